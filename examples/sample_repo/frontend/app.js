@@ -1,0 +1,3 @@
+"use strict";
+
+document.getElementById("answer").textContent = String(6 * 7);

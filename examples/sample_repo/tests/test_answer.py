@@ -1,0 +1,5 @@
+from calc.answer import answer
+
+
+def test_answer() -> None:
+    assert answer() == 42

@@ -1,0 +1,61 @@
+"""Event to JSON and back, with clear errors for unknown types and versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from agentos.events.model import EVENT_TYPES, SCHEMA_VERSION, Envelope, Event
+
+_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+class EventDecodeError(ValueError):
+    """A stored event that this version of agentos cannot read."""
+
+
+def encode(event: Envelope) -> bytes:
+    """The event as compact JSON bytes."""
+    return event.__pydantic_serializer__.to_json(event)
+
+
+def to_dict(event: Envelope) -> dict[str, Any]:
+    """The event as a JSON-compatible dict."""
+    return event.model_dump(mode="json")
+
+
+def decode(raw: bytes | str) -> Envelope:
+    """Parse one event from JSON; raise EventDecodeError when it is not a known event."""
+    try:
+        return _adapter.validate_json(raw)
+    except ValidationError:
+        pass
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise EventDecodeError(f"not JSON: {exc}") from None
+    return from_dict(obj)
+
+
+def from_dict(obj: Any) -> Envelope:
+    """Validate one event from a parsed JSON value; raise EventDecodeError on failure."""
+    if not isinstance(obj, dict):
+        raise EventDecodeError(f"an event must be a JSON object, got {type(obj).__name__}")
+    version = obj.get("v")
+    if version != SCHEMA_VERSION:
+        raise EventDecodeError(
+            f"unsupported event schema version {version!r} (this agentos reads v{SCHEMA_VERSION})"
+        )
+    kind = obj.get("type")
+    if kind not in EVENT_TYPES:
+        known = ", ".join(sorted(EVENT_TYPES))
+        raise EventDecodeError(f"unknown event type {kind!r} (known: {known})")
+    try:
+        return _adapter.validate_python(obj)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise EventDecodeError(f"invalid {kind} event: {problems}") from None

@@ -1,0 +1,287 @@
+"""The event model: one typed pydantic model per event type inside a common envelope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Envelope(BaseModel):
+    """Fields every event carries: `seq` is 1-based and contiguous per run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: int = SCHEMA_VERSION
+    seq: int = Field(ge=1)
+    run_id: str
+    ts: datetime
+    node: str | None = None
+    attempt: int | None = None
+
+
+# data of each event type
+
+
+class RunCreatedData(_Data):
+    graph: str
+    spec: dict[str, Any]
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    budget: dict[str, Any] | None = None
+
+
+class NoData(_Data):
+    pass
+
+
+class NodeSucceededData(_Data):
+    output: dict[str, Any] = Field(default_factory=dict)
+    next: list[str] | None = None
+    duration_ms: float = 0.0
+
+
+class NodeFailedData(_Data):
+    error: str
+    error_type: str = "Error"
+    final: bool = True
+    duration_ms: float = 0.0
+
+
+class NodeRetryingData(_Data):
+    delay: float
+    error: str
+
+
+class ReasonData(_Data):
+    reason: str = ""
+
+
+class ContextCompiledData(_Data):
+    profile: str
+    manifest: dict[str, Any]
+    context_artifact: str | None = None
+
+
+class ModelSelectedData(_Data):
+    provider: str
+    model: str
+    reason: str
+    candidates: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ModelCalledData(_Data):
+    provider: str
+    model: str
+    tokens_in: int = Field(ge=0)
+    tokens_out: int = Field(ge=0)
+    cost: float = Field(ge=0)
+    latency_ms: float = Field(ge=0)
+    ok: bool = True
+    error: str | None = None
+    fallbacks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class BudgetExceededData(_Data):
+    action: Literal["fail", "downgrade"]
+    reason: str
+    tokens: int
+    cost: float
+
+
+class ArtifactWrittenData(_Data):
+    name: str
+    sha256: str
+    size: int
+
+
+class FileWrittenData(_Data):
+    path: str
+    op: Literal["write", "delete"] = "write"
+    content: str | None = None
+    sha256: str | None = None
+    size: int = 0
+
+
+class WorkspaceCreatedData(_Data):
+    source: str
+    artifact: str
+    files: dict[str, str] = Field(default_factory=dict)
+
+
+class RunFailedData(_Data):
+    error: str
+    node: str | None = None
+
+
+class ReplayedFromData(_Data):
+    source_run: str
+    from_step: str
+    from_seq: int
+
+
+# the event types
+
+
+class RunCreated(Envelope):
+    type: Literal["run_created"] = "run_created"
+    data: RunCreatedData
+
+
+class RunStarted(Envelope):
+    type: Literal["run_started"] = "run_started"
+    data: NoData = NoData()
+
+
+class NodeScheduled(Envelope):
+    type: Literal["node_scheduled"] = "node_scheduled"
+    data: NoData = NoData()
+
+
+class NodeStarted(Envelope):
+    type: Literal["node_started"] = "node_started"
+    data: NoData = NoData()
+
+
+class NodeSucceeded(Envelope):
+    type: Literal["node_succeeded"] = "node_succeeded"
+    data: NodeSucceededData
+
+
+class NodeFailed(Envelope):
+    type: Literal["node_failed"] = "node_failed"
+    data: NodeFailedData
+
+
+class NodeRetrying(Envelope):
+    type: Literal["node_retrying"] = "node_retrying"
+    data: NodeRetryingData
+
+
+class NodeSkipped(Envelope):
+    type: Literal["node_skipped"] = "node_skipped"
+    data: ReasonData
+
+
+class NodeCancelled(Envelope):
+    type: Literal["node_cancelled"] = "node_cancelled"
+    data: ReasonData
+
+
+class ContextCompiled(Envelope):
+    type: Literal["context_compiled"] = "context_compiled"
+    data: ContextCompiledData
+
+
+class ModelSelected(Envelope):
+    type: Literal["model_selected"] = "model_selected"
+    data: ModelSelectedData
+
+
+class ModelCalled(Envelope):
+    type: Literal["model_called"] = "model_called"
+    data: ModelCalledData
+
+
+class BudgetExceeded(Envelope):
+    type: Literal["budget_exceeded"] = "budget_exceeded"
+    data: BudgetExceededData
+
+
+class ArtifactWritten(Envelope):
+    type: Literal["artifact_written"] = "artifact_written"
+    data: ArtifactWrittenData
+
+
+class FileWritten(Envelope):
+    type: Literal["file_written"] = "file_written"
+    data: FileWrittenData
+
+
+class WorkspaceCreated(Envelope):
+    type: Literal["workspace_created"] = "workspace_created"
+    data: WorkspaceCreatedData
+
+
+class RunSucceeded(Envelope):
+    type: Literal["run_succeeded"] = "run_succeeded"
+    data: NoData = NoData()
+
+
+class RunFailed(Envelope):
+    type: Literal["run_failed"] = "run_failed"
+    data: RunFailedData
+
+
+class RunCancelled(Envelope):
+    type: Literal["run_cancelled"] = "run_cancelled"
+    data: ReasonData
+
+
+class ReplayedFrom(Envelope):
+    type: Literal["replayed_from"] = "replayed_from"
+    data: ReplayedFromData
+
+
+Event = Annotated[
+    RunCreated
+    | RunStarted
+    | NodeScheduled
+    | NodeStarted
+    | NodeSucceeded
+    | NodeFailed
+    | NodeRetrying
+    | NodeSkipped
+    | NodeCancelled
+    | ContextCompiled
+    | ModelSelected
+    | ModelCalled
+    | BudgetExceeded
+    | ArtifactWritten
+    | FileWritten
+    | WorkspaceCreated
+    | RunSucceeded
+    | RunFailed
+    | RunCancelled
+    | ReplayedFrom,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[Envelope]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        RunCreated,
+        RunStarted,
+        NodeScheduled,
+        NodeStarted,
+        NodeSucceeded,
+        NodeFailed,
+        NodeRetrying,
+        NodeSkipped,
+        NodeCancelled,
+        ContextCompiled,
+        ModelSelected,
+        ModelCalled,
+        BudgetExceeded,
+        ArtifactWritten,
+        FileWritten,
+        WorkspaceCreated,
+        RunSucceeded,
+        RunFailed,
+        RunCancelled,
+        ReplayedFrom,
+    )
+}
+
+TERMINAL_TYPES = frozenset({"run_succeeded", "run_failed", "run_cancelled"})
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,28 @@
+"""Event stores: durable, ordered logs of a run's events, one backend per module."""
+
+from agentos.eventstore.base import (
+    ArtifactNotFoundError,
+    ConcurrencyError,
+    CorruptLogError,
+    EventStore,
+    RunLockedError,
+    StoreError,
+    StoreWriteError,
+    UnknownRunError,
+)
+from agentos.eventstore.jsonl import JsonlEventStore, default_root
+from agentos.eventstore.memory import InMemoryEventStore
+
+__all__ = [
+    "ArtifactNotFoundError",
+    "ConcurrencyError",
+    "CorruptLogError",
+    "EventStore",
+    "InMemoryEventStore",
+    "JsonlEventStore",
+    "RunLockedError",
+    "StoreError",
+    "StoreWriteError",
+    "UnknownRunError",
+    "default_root",
+]

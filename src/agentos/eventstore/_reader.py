@@ -1,0 +1,73 @@
+"""Reading a JSONL log: checksums, batches, seq order, clear errors with line numbers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiofiles
+
+from agentos.events.codec import EventDecodeError, decode
+from agentos.events.model import Envelope
+from agentos.eventstore._framing import unframe
+from agentos.eventstore.base import CorruptLogError
+
+_CHUNK = 1 << 20
+
+
+async def read_log(
+    path: Path, after_seq: int = 0, upto_seq: int | None = None
+) -> AsyncIterator[Envelope]:
+    """Yield committed events with after_seq < seq <= upto_seq.
+
+    A torn tail (an incomplete line or batch at the end) is not committed and is not
+    yielded; a bad line with data after it raises CorruptLogError naming the line.
+    """
+    lineno = 0
+    expect_seq = 1
+    batch: list[tuple[int, bytes]] = []
+    left = 0  # lines still due in the open batch
+    bad: tuple[int, str] | None = None
+    rest = b""
+    async with aiofiles.open(path, "rb") as f:
+        while chunk := await f.read(_CHUNK):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                lineno += 1
+                if bad is not None:
+                    raise CorruptLogError(f"{path}: line {bad[0]}: {bad[1]}")
+                parsed = unframe(line)
+                if parsed is None:
+                    bad = (lineno, "checksum or framing mismatch")
+                    continue
+                marker, body = parsed
+                if batch and marker != left - 1:
+                    bad = (lineno, f"batch marker {marker} where {left - 1} was expected")
+                    continue
+                batch.append((lineno, body))
+                left = marker
+                if left:
+                    continue
+                for n, raw in batch:
+                    event = _decode(path, n, raw)
+                    if event.seq != expect_seq:
+                        raise CorruptLogError(
+                            f"{path}: line {n}: seq {event.seq} where {expect_seq} was expected"
+                        )
+                    expect_seq += 1
+                    if upto_seq is not None and event.seq > upto_seq:
+                        return
+                    if event.seq > after_seq:
+                        yield event
+                batch = []
+    if bad is not None and rest:
+        raise CorruptLogError(f"{path}: line {bad[0]}: {bad[1]}")
+    # anything left (a bad last line, an open batch, a partial line) is an uncommitted tail
+
+
+def _decode(path: Path, lineno: int, raw: bytes) -> Envelope:
+    try:
+        return decode(raw)
+    except EventDecodeError as exc:
+        raise CorruptLogError(f"{path}: line {lineno}: {exc}") from None

@@ -1,0 +1,125 @@
+"""Group commit: one thread writes queued batches, then fsyncs each touched file once."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agentos.eventstore.base import StoreWriteError
+
+
+@dataclass(eq=False)
+class LogFile:
+    """An open run log: its descriptor, size, last seq, and whether it may still be written."""
+
+    run_id: str
+    fd: int
+    size: int
+    last_seq: int
+    broken: str | None = None
+
+
+@dataclass
+class FileOps:
+    """The system calls the writer uses; tests swap them to inject disk faults."""
+
+    write: Callable[[int, bytes], int] = os.write
+    fsync: Callable[[int], None] = os.fdatasync
+    truncate: Callable[[int, int], None] = os.ftruncate
+
+
+@dataclass(eq=False)
+class _Request:
+    log: LogFile
+    data: bytes
+    future: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
+
+
+class GroupWriter:
+    """Appends batches in submission order; a batch is acknowledged after its fsync."""
+
+    def __init__(self, durable: bool = True, ops: FileOps | None = None) -> None:
+        self.durable = durable
+        self.ops = ops or FileOps()
+        self._cond = threading.Condition()
+        self._queue: list[_Request] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="agentos-log-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, log: LogFile, data: bytes) -> concurrent.futures.Future[None]:
+        """Queue `data` for the end of `log`; the future resolves once it is durable."""
+        request = _Request(log, data)
+        with self._cond:
+            if self._closed:
+                raise StoreWriteError("the event store is closed")
+            self._queue.append(request)
+            self._cond.notify()
+        return request.future
+
+    def close(self) -> None:
+        """Finish queued writes and stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                batch, self._queue = self._queue, []
+                if not batch and self._closed:
+                    return
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Request]) -> None:
+        written: dict[LogFile, list[_Request]] = {}
+        for request in batch:
+            if self._write(request):
+                written.setdefault(request.log, []).append(request)
+        for log, requests in written.items():
+            error = self._sync(log)
+            for request in requests:
+                if error is None:
+                    request.future.set_result(None)
+                else:
+                    request.future.set_exception(StoreWriteError(error))
+
+    def _write(self, request: _Request) -> bool:
+        log = request.log
+        if log.broken is not None:
+            request.future.set_exception(StoreWriteError(log.broken))
+            return False
+        view = memoryview(request.data)
+        try:
+            while view:
+                view = view[self.ops.write(log.fd, view) :]  # type: ignore[arg-type]
+        except OSError as exc:
+            log.broken = f"run {log.run_id}: write failed ({exc}); the append was not stored"
+            try:
+                self.ops.truncate(log.fd, log.size)  # cut the partial batch off
+            except OSError:
+                log.broken += "; the torn batch is cut when the run is opened again"
+            request.future.set_exception(StoreWriteError(log.broken))
+            return False
+        log.size += len(request.data)
+        return True
+
+    def _sync(self, log: LogFile) -> str | None:
+        if not self.durable:
+            return None
+        try:
+            self.ops.fsync(log.fd)
+        except OSError as exc:
+            # never retry a failed fsync: the kernel may have dropped the dirty pages
+            log.broken = (
+                f"run {log.run_id}: fsync failed ({exc}); the append was not acknowledged "
+                "and the log takes no more writes until it is opened again"
+            )
+            return log.broken
+        return None

@@ -1,0 +1,171 @@
+"""The event store interface every backend implements, and its errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from agentos.events.model import TERMINAL_TYPES, Envelope
+
+
+class StoreError(Exception):
+    """Base class of event store errors."""
+
+
+class UnknownRunError(StoreError, KeyError):
+    """The run has no log in this store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown run"
+
+
+class ConcurrencyError(StoreError):
+    """An append whose expected_seq is not the run's last seq; nothing was written."""
+
+
+class RunLockedError(StoreError):
+    """Another writer (process or store) holds the run's log."""
+
+
+class CorruptLogError(StoreError):
+    """A log line that fails its checksum or decoding before the end of the log."""
+
+
+class StoreWriteError(StoreError):
+    """The write or fsync of an append failed; the append was not acknowledged."""
+
+
+class ArtifactNotFoundError(StoreError, KeyError):
+    """The run has no artifact of that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "artifact not found"
+
+
+def check_batch(run_id: str, events: Sequence[Envelope], expected_seq: int, last: int) -> None:
+    """Raise unless `events` continue the run's log right after `last` as `expected_seq` says."""
+    if expected_seq != last:
+        raise ConcurrencyError(
+            f"run {run_id}: expected last seq {expected_seq}, but the log ends at {last}"
+        )
+    for offset, event in enumerate(events, start=1):
+        if event.run_id != run_id:
+            raise ValueError(f"event for run {event.run_id!r} appended to run {run_id!r}")
+        if event.seq != last + offset:
+            raise ValueError(
+                f"run {run_id}: event seq {event.seq} does not follow {last + offset - 1}"
+            )
+
+
+class _Subscribers:
+    """Wakes followers of a run, on whatever loop they run, after an append."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def add(self, run_id: str) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._subs.setdefault(run_id, []).append(entry)
+        return entry
+
+    def remove(self, run_id: str, entry: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+        with self._lock:
+            subs = self._subs.get(run_id, [])
+            if entry in subs:
+                subs.remove(entry)
+            if not subs:
+                self._subs.pop(run_id, None)
+
+    def notify(self, run_id: str) -> None:
+        with self._lock:
+            subs = list(self._subs.get(run_id, ()))
+        for loop, flag in subs:
+            if loop.is_closed():
+                continue
+            try:
+                loop.call_soon_threadsafe(flag.set)
+            except RuntimeError:  # loop closed between the check and the call
+                continue
+
+
+class EventStore(ABC):
+    """An append-only log of events per run, plus JSON artifacts per run."""
+
+    #: how often `follow` re-reads the log when no in-process append woke it (seconds)
+    follow_poll_interval: float = 0.25
+
+    def __init__(self) -> None:
+        self._subscribers = _Subscribers()
+
+    @abstractmethod
+    async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
+        """Append a batch atomically after `expected_seq`; return the new last seq."""
+
+    @abstractmethod
+    def read(
+        self, run_id: str, after_seq: int = 0, upto_seq: int | None = None
+    ) -> AsyncIterator[Envelope]:
+        """Yield the run's events with after_seq < seq <= upto_seq, in order."""
+
+    @abstractmethod
+    async def last_seq(self, run_id: str) -> int:
+        """The seq of the run's last event; 0 for a run with no events."""
+
+    @abstractmethod
+    async def exists(self, run_id: str) -> bool:
+        """Whether the run has a log in this store."""
+
+    @abstractmethod
+    async def list_runs(self) -> list[str]:
+        """The ids of every run with a log, sorted."""
+
+    @abstractmethod
+    async def put_artifact(self, run_id: str, name: str, doc: Any) -> None:
+        """Store a JSON document under `name` for the run (durably, replacing any old one)."""
+
+    @abstractmethod
+    async def get_artifact(self, run_id: str, name: str) -> Any:
+        """The JSON document stored under `name`; ArtifactNotFoundError when there is none."""
+
+    async def release(self, run_id: str) -> None:  # noqa: B027
+        """Give up this store's write access to the run (other writers may then take it)."""
+
+    async def close(self) -> None:  # noqa: B027
+        """Release every resource; the store is unusable afterwards."""
+
+    async def read_all(
+        self, run_id: str, after_seq: int = 0, upto_seq: int | None = None
+    ) -> list[Envelope]:
+        """The events `read` yields, as a list."""
+        return [e async for e in self.read(run_id, after_seq, upto_seq)]
+
+    async def follow(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Envelope]:
+        """Yield the run's events after `after_seq`, then new ones as they are appended.
+
+        Ends after the run's terminal event. Appends made through this store wake it at
+        once; appends by other processes are seen within `follow_poll_interval`.
+        """
+        entry = self._subscribers.add(run_id)
+        _, flag = entry
+        last = after_seq
+        try:
+            while True:
+                flag.clear()
+                async for event in self.read(run_id, after_seq=last):
+                    last = event.seq
+                    yield event
+                    if event.type in TERMINAL_TYPES:  # type: ignore[attr-defined]
+                        return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(flag.wait(), self.follow_poll_interval)
+        finally:
+            self._subscribers.remove(run_id, entry)
+
+    def _notify(self, run_id: str) -> None:
+        self._subscribers.notify(run_id)

@@ -1,0 +1,244 @@
+"""The JSONL event store, the embedded default: `{root}/{run_id}/events.jsonl`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import orjson
+
+from agentos._names import safe_name
+from agentos.events.codec import decode
+from agentos.events.model import Envelope
+from agentos.eventstore._framing import BadLineError, frame, scan
+from agentos.eventstore._lock import RunLock
+from agentos.eventstore._reader import read_log
+from agentos.eventstore._writer import FileOps, GroupWriter, LogFile
+from agentos.eventstore.base import (
+    ArtifactNotFoundError,
+    CorruptLogError,
+    EventStore,
+    StoreWriteError,
+    UnknownRunError,
+    check_batch,
+)
+
+log = logging.getLogger(__name__)
+
+EVENTS_FILE = "events.jsonl"
+
+
+def default_root() -> Path:
+    """The data root: `AGENTOS_DATA_DIR`, else ./data."""
+    return Path(os.environ.get("AGENTOS_DATA_DIR", "data"))
+
+
+def default_durable() -> bool:
+    """Whether appends fsync: yes unless `AGENTOS_FSYNC=0`."""
+    return os.environ.get("AGENTOS_FSYNC", "1") not in ("0", "false", "no")
+
+
+class JsonlEventStore(EventStore):
+    """One JSONL log per run, written with group commit by one writer thread.
+
+    `durable=False` skips fsync (for tests and benchmarks; an append is then acknowledged
+    once written to the OS, and a machine crash may lose it).
+    """
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        durable: bool | None = None,
+        ops: FileOps | None = None,
+    ) -> None:
+        super().__init__()
+        self.root = Path(root) if root is not None else default_root()
+        self.durable = default_durable() if durable is None else durable
+        self.recovered: list[str] = []  # warnings about torn tails cut on open
+        self._writer = GroupWriter(self.durable, ops)
+        self._open_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._logs: dict[str, tuple[LogFile, RunLock]] = {}
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder of a run."""
+        return self.root / safe_name(run_id, "run id")
+
+    def log_path(self, run_id: str) -> Path:
+        """The events file of a run."""
+        return self.run_dir(run_id) / EVENTS_FILE
+
+    # writing
+
+    async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
+        safe_name(run_id, "run id")
+        if not events:
+            return await self.last_seq(run_id)
+        entry = self._logs.get(run_id)
+        if entry is None:
+            entry = await asyncio.to_thread(self._open_for_write, run_id)
+        logfile = entry[0]
+        data = frame(events)
+        with self._lock:
+            if logfile.broken is not None:
+                raise StoreWriteError(logfile.broken)
+            check_batch(run_id, events, expected_seq, logfile.last_seq)
+            future = self._writer.submit(logfile, data)
+            logfile.last_seq = events[-1].seq
+        await asyncio.wrap_future(future)
+        self._notify(run_id)
+        return events[-1].seq
+
+    def _open_for_write(self, run_id: str) -> tuple[LogFile, RunLock]:
+        with self._open_lock:
+            entry = self._logs.get(run_id)
+            if entry is not None:
+                return entry
+            run_dir = self.run_dir(run_id)
+            new_dir = not run_dir.exists()
+            run_dir.mkdir(parents=True, exist_ok=True)
+            lock = RunLock(run_dir / ".lock", run_id)
+            try:
+                logfile = self._recover(run_id, run_dir / EVENTS_FILE, new_dir)
+            except BaseException:
+                lock.release()
+                raise
+            entry = (logfile, lock)
+            self._logs[run_id] = entry
+            return entry
+
+    def _recover(self, run_id: str, path: Path, new_dir: bool) -> LogFile:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            data = _read_fd(fd)
+            try:
+                found = scan(data)
+            except BadLineError as exc:
+                raise CorruptLogError(f"{path}: {exc}; the log is corrupt before its end") from None
+            if found.tail:
+                self._cut_tail(path, fd, found.good_end, found.tail)
+            last = decode(found.last_line).seq if found.last_line is not None else 0
+            if new_dir and self.durable:
+                _fsync_dir(path.parent)
+                _fsync_dir(path.parent.parent)
+            return LogFile(run_id=run_id, fd=fd, size=found.good_end, last_seq=last)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _cut_tail(self, path: Path, fd: int, good_end: int, tail: bytes) -> None:
+        broken = path.with_name(path.name + ".broken")
+        with open(broken, "ab") as side:
+            side.write(tail)
+            side.flush()
+            os.fsync(side.fileno())
+        os.ftruncate(fd, good_end)
+        os.fsync(fd)
+        message = (
+            f"{path}: cut a torn tail of {len(tail)} bytes after byte {good_end} "
+            f"(kept in {broken.name})"
+        )
+        self.recovered.append(message)
+        log.warning(message)
+
+    async def release(self, run_id: str) -> None:
+        with self._open_lock:
+            entry = self._logs.pop(run_id, None)
+        if entry is not None:
+            logfile, lock = entry
+            os.close(logfile.fd)
+            lock.release()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._writer.close)
+        for run_id in list(self._logs):
+            await self.release(run_id)
+
+    # reading
+
+    async def read(
+        self, run_id: str, after_seq: int = 0, upto_seq: int | None = None
+    ) -> AsyncIterator[Envelope]:
+        path = self.log_path(run_id)
+        if not await asyncio.to_thread(path.exists):
+            raise UnknownRunError(f"unknown run {run_id!r}: no log at {path}")
+        async for event in read_log(path, after_seq, upto_seq):
+            yield event
+
+    async def last_seq(self, run_id: str) -> int:
+        entry = self._logs.get(run_id)
+        if entry is not None:
+            return entry[0].last_seq
+        if not await self.exists(run_id):
+            return 0
+        last = 0
+        async for event in self.read(run_id):
+            last = event.seq
+        return last
+
+    async def exists(self, run_id: str) -> bool:
+        return await asyncio.to_thread(self.log_path(run_id).exists)
+
+    async def list_runs(self) -> list[str]:
+        def listing() -> list[str]:
+            if not self.root.is_dir():
+                return []
+            return sorted(p.parent.name for p in self.root.glob(f"*/{EVENTS_FILE}"))
+
+        return await asyncio.to_thread(listing)
+
+    # artifacts
+
+    def artifact_path(self, run_id: str, name: str) -> Path:
+        """Where an artifact of a run is stored."""
+        return self.run_dir(run_id) / f"{safe_name(name, 'artifact name')}.json"
+
+    async def put_artifact(self, run_id: str, name: str, doc: Any) -> None:
+        path = self.artifact_path(run_id, name)
+        data = orjson.dumps(doc)
+        await asyncio.to_thread(_write_atomic, path, data, self.durable)
+
+    async def get_artifact(self, run_id: str, name: str) -> Any:
+        path = self.artifact_path(run_id, name)
+        try:
+            async with aiofiles.open(path, "rb") as f:
+                data = await f.read()
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(f"run {run_id!r} has no artifact {name!r}") from None
+        return orjson.loads(data)
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks = []
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes, durable: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if durable:
+        _fsync_dir(path.parent)

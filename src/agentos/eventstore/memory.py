@@ -1,0 +1,79 @@
+"""The in-memory event store: fast, for tests, benchmarks and throwaway runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
+
+from agentos._names import safe_name
+from agentos.events.model import Envelope
+from agentos.eventstore.base import (
+    ArtifactNotFoundError,
+    EventStore,
+    UnknownRunError,
+    check_batch,
+)
+
+
+class InMemoryEventStore(EventStore):
+    """Keeps every run's events in a list; safe to share between threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._logs: dict[str, list[Envelope]] = {}
+        self._artifacts: dict[tuple[str, str], bytes] = {}
+
+    async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
+        safe_name(run_id, "run id")
+        if not events:
+            return await self.last_seq(run_id)
+        with self._lock:
+            log = self._logs.get(run_id, [])
+            check_batch(run_id, events, expected_seq, len(log))
+            log.extend(events)
+            self._logs[run_id] = log
+            last = len(log)
+        self._notify(run_id)
+        return last
+
+    async def read(
+        self, run_id: str, after_seq: int = 0, upto_seq: int | None = None
+    ) -> AsyncIterator[Envelope]:
+        with self._lock:
+            if run_id not in self._logs:
+                raise UnknownRunError(f"unknown run {run_id!r}")
+            log = self._logs[run_id]
+            end = len(log) if upto_seq is None else min(upto_seq, len(log))
+            chunk = log[max(after_seq, 0) : end]
+        for event in chunk:
+            yield event
+
+    async def last_seq(self, run_id: str) -> int:
+        with self._lock:
+            return len(self._logs.get(run_id, ()))
+
+    async def exists(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._logs
+
+    async def list_runs(self) -> list[str]:
+        with self._lock:
+            return sorted(self._logs)
+
+    async def put_artifact(self, run_id: str, name: str, doc: Any) -> None:
+        safe_name(run_id, "run id")
+        safe_name(name, "artifact name")
+        data = orjson.dumps(doc)
+        with self._lock:
+            self._artifacts[(run_id, name)] = data
+
+    async def get_artifact(self, run_id: str, name: str) -> Any:
+        with self._lock:
+            data = self._artifacts.get((run_id, name))
+        if data is None:
+            raise ArtifactNotFoundError(f"run {run_id!r} has no artifact {name!r}")
+        return orjson.loads(data)

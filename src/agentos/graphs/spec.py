@@ -1,0 +1,127 @@
+"""The declarative graph model: nodes, their dependencies, policies and context profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from agentos.context.profile import ContextProfile
+from agentos.graphs.policy import Budget, Policy
+from agentos.graphs.validate import GraphProblem, GraphValidationError
+
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+# tags of the policy union; load.py drops them from error locations
+POLICY_TAGS = ("name", "inline")
+
+
+def _policy_kind(value: Any) -> str:
+    return "inline" if isinstance(value, dict | Policy) else "name"
+
+
+PolicyRef = Annotated[
+    Annotated[str, Tag("name")] | Annotated[Policy, Tag("inline")],
+    Discriminator(_policy_kind),
+]
+
+
+class NodeSpec(BaseModel):
+    """One step of a graph: the agent it runs and the nodes it waits for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    agent: str = Field(min_length=1, description="a registered name or package.module:callable")
+    after: list[str] = Field(default_factory=list, description="nodes that must finish first")
+    policy: PolicyRef | None = Field(default=None, description="a policy name or inline policy")
+    context: str | None = Field(default=None, description="a context profile name")
+    params: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+
+
+class GraphDefaults(BaseModel):
+    """Settings applied to nodes that do not set their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: PolicyRef | None = None
+
+
+class GraphSpec(BaseModel):
+    """A named graph of nodes with its policies, context profiles and budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    version: int = 1
+    nodes: list[NodeSpec] = Field(min_length=1)
+    policies: dict[str, Policy] = Field(default_factory=dict)
+    context_profiles: dict[str, ContextProfile] = Field(default_factory=dict)
+    defaults: GraphDefaults = Field(default_factory=GraphDefaults)
+    budget: Budget | None = None
+
+    def node(self, name: str) -> NodeSpec:
+        """The node called `name`; KeyError if the graph has none."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"graph {self.name!r} has no node {name!r}")
+
+    def policy_for(self, name: str) -> Policy:
+        """The node's policy: inline, else named, else the graph default, else `Policy()`."""
+        ref = self.node(name).policy
+        where = f"node {name!r}"
+        if ref is None:
+            ref, where = self.defaults.policy, "defaults"
+        if ref is None:
+            return Policy()
+        if isinstance(ref, Policy):
+            return ref
+        if ref not in self.policies:
+            raise GraphValidationError([GraphProblem(where, f"unknown policy {ref!r}")])
+        return self.policies[ref]
+
+    def profile_for(self, name: str) -> ContextProfile | None:
+        """The node's context profile, or None when it names none."""
+        ref = self.node(name).context
+        if ref is None:
+            return None
+        if ref not in self.context_profiles:
+            problem = GraphProblem(f"node {name!r}", f"unknown context profile {ref!r}")
+            raise GraphValidationError([problem])
+        return self.context_profiles[ref]
+
+
+def resolve(
+    spec: GraphSpec,
+    policies: Mapping[str, Policy] = {},
+    profiles: Mapping[str, ContextProfile] = {},
+) -> GraphSpec:
+    """A self-contained copy of `spec` holding every named policy and profile it uses."""
+    own_policies = dict(spec.policies)
+    own_profiles = dict(spec.context_profiles)
+    problems: list[GraphProblem] = []
+    refs: list[tuple[str, str | Policy | None]] = [("defaults.policy", spec.defaults.policy)]
+    refs += [(f"nodes[{i}].policy", n.policy) for i, n in enumerate(spec.nodes)]
+    for where, ref in refs:
+        if not isinstance(ref, str) or ref in own_policies:
+            continue
+        if ref in policies:
+            own_policies[ref] = policies[ref]
+        else:
+            problems.append(GraphProblem(where, f"unknown policy {ref!r}"))
+    for i, node in enumerate(spec.nodes):
+        name = node.context
+        if name is None or name in own_profiles:
+            continue
+        if name in profiles:
+            own_profiles[name] = profiles[name]
+        else:
+            problems.append(
+                GraphProblem(f"nodes[{i}].context", f"unknown context profile {name!r}")
+            )
+    if problems:
+        raise GraphValidationError(problems)
+    return spec.model_copy(update={"policies": own_policies, "context_profiles": own_profiles})

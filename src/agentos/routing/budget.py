@@ -1,0 +1,89 @@
+"""Usage totals and the run-level budget check."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from agentos.routing.pool import ProviderPool
+from agentos.routing.providers import CompletionResponse
+
+
+class BudgetLimits(Protocol):
+    """The run budget as the policy defines it; None means no ceiling."""
+
+    @property
+    def max_tokens(self) -> int | None: ...
+
+    @property
+    def max_cost(self) -> float | None: ...
+
+    @property
+    def on_exceed(self) -> Literal["fail", "downgrade"]: ...
+
+
+class Usage(BaseModel):
+    """Tokens and cost spent so far."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Tokens in and out together."""
+        return self.tokens_in + self.tokens_out
+
+    def add(self, response: CompletionResponse) -> Usage:
+        """Return the totals with one more call counted."""
+        return Usage(
+            calls=self.calls + 1,
+            tokens_in=self.tokens_in + response.tokens_in,
+            tokens_out=self.tokens_out + response.tokens_out,
+            cost=self.cost + response.cost,
+        )
+
+
+class BudgetDecision(BaseModel):
+    """What to do given the usage so far."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["ok", "fail", "downgrade"]
+    reason: str
+    tokens: int
+    cost: float
+
+
+def check_budget(budget: BudgetLimits, tokens_used: int, cost_used: float) -> BudgetDecision:
+    """Return "ok" below every ceiling, else the budget's on_exceed action."""
+    reached: list[str] = []
+    within: list[str] = []
+    if budget.max_tokens is not None:
+        figures = f"{tokens_used:,} of {budget.max_tokens:,} tokens"
+        if tokens_used >= budget.max_tokens:
+            reached.append(f"token ceiling reached: {figures}")
+        else:
+            within.append(figures)
+    if budget.max_cost is not None:
+        figures = f"${cost_used:.4f} of ${budget.max_cost:.4f}"
+        if cost_used >= budget.max_cost:
+            reached.append(f"cost ceiling reached: {figures}")
+        else:
+            within.append(figures)
+    action: Literal["ok", "fail", "downgrade"] = "ok"
+    if reached:
+        action = "downgrade" if budget.on_exceed == "downgrade" else "fail"
+        reason = "; ".join(reached) + f" ({action})"
+    else:
+        reason = "within budget: " + ", ".join(within) if within else "no budget ceilings"
+    return BudgetDecision(action=action, reason=reason, tokens=tokens_used, cost=cost_used)
+
+
+def downgrade_max_tier(pool: ProviderPool) -> int:
+    """Return the lowest tier in the pool: the tier a downgraded run routes to."""
+    return pool.tiers()[0]

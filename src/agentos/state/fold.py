@@ -1,0 +1,256 @@
+"""fold and evolve: the state of a run is the fold of its events."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from agentos.events import model as ev
+from agentos.state.run_state import NodeState, ReplayOrigin, RunState, WorkspaceFile
+
+
+class UnknownStepError(LookupError):
+    """A step (node name or seq) that the run does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown step"
+
+
+def _node(state: RunState, e: ev.Envelope) -> NodeState:
+    name = e.node or ""
+    node = state.nodes.get(name)
+    if node is None:
+        node = state.nodes[name] = NodeState()
+    return node
+
+
+def _run_created(state: RunState, e: ev.RunCreated) -> None:
+    state.run_id = e.run_id
+    state.graph = e.data.graph
+    state.spec = e.data.spec
+    state.inputs = e.data.inputs
+    state.budget = e.data.budget
+    state.created_at = e.ts
+    for spec in e.data.spec.get("nodes", []):
+        state.nodes.setdefault(spec["name"], NodeState())
+
+
+def _run_started(state: RunState, e: ev.RunStarted) -> None:
+    state.status = "running"
+    state.started_at = state.started_at or e.ts
+
+
+def _node_scheduled(state: RunState, e: ev.NodeScheduled) -> None:
+    _node(state, e).status = "scheduled"
+
+
+def _node_started(state: RunState, e: ev.NodeStarted) -> None:
+    node = _node(state, e)
+    node.status = "running"
+    node.attempts = max(node.attempts, e.attempt or 1)
+    node.started_at = node.started_at or e.ts
+    if node.first_seq is None:
+        node.first_seq = e.seq
+    node.error = None
+
+
+def _node_succeeded(state: RunState, e: ev.NodeSucceeded) -> None:
+    node = _node(state, e)
+    node.status = "succeeded"
+    node.output = e.data.output
+    node.next = e.data.next
+    node.ended_at = e.ts
+    node.duration_ms = e.data.duration_ms
+
+
+def _node_failed(state: RunState, e: ev.NodeFailed) -> None:
+    node = _node(state, e)
+    node.error = e.data.error
+    node.duration_ms = e.data.duration_ms
+    if e.data.final:
+        node.status = "failed"
+        node.ended_at = e.ts
+
+
+def _node_retrying(state: RunState, e: ev.NodeRetrying) -> None:
+    _node(state, e).status = "retrying"
+
+
+def _node_skipped(state: RunState, e: ev.NodeSkipped) -> None:
+    node = _node(state, e)
+    node.status = "skipped"
+    node.skip_reason = e.data.reason
+    node.ended_at = e.ts
+
+
+def _node_cancelled(state: RunState, e: ev.NodeCancelled) -> None:
+    node = _node(state, e)
+    node.status = "cancelled"
+    node.error = e.data.reason or None
+    node.ended_at = e.ts
+
+
+def _context_compiled(state: RunState, e: ev.ContextCompiled) -> None:
+    manifest = dict(e.data.manifest)
+    manifest.setdefault("profile", e.data.profile)
+    if e.data.context_artifact:
+        manifest["context_artifact"] = e.data.context_artifact
+    _node(state, e).manifest = manifest
+
+
+def _model_selected(state: RunState, e: ev.ModelSelected) -> None:
+    _node(state, e).model = e.data.model_dump(mode="json")
+
+
+def _model_called(state: RunState, e: ev.ModelCalled) -> None:
+    d = e.data
+    for usage in (_node(state, e).usage, state.usage) if e.node else (state.usage,):
+        usage.calls += 1
+        usage.tokens_in += d.tokens_in
+        usage.tokens_out += d.tokens_out
+        usage.cost = round(usage.cost + d.cost, 10)
+
+
+def _budget_exceeded(state: RunState, e: ev.BudgetExceeded) -> None:
+    state.budget_action = e.data.action
+
+
+def _artifact_written(state: RunState, e: ev.ArtifactWritten) -> None:
+    state.artifacts[e.data.name] = e.data.sha256
+
+
+def _file_written(state: RunState, e: ev.FileWritten) -> None:
+    d = e.data
+    state.workspace[d.path] = WorkspaceFile(
+        sha256=d.sha256, size=d.size, seq=e.seq, deleted=d.op == "delete"
+    )
+
+
+def _workspace_created(state: RunState, e: ev.WorkspaceCreated) -> None:
+    state.workspace_base = e.data.artifact
+    state.workspace_source = e.data.source
+
+
+def _run_succeeded(state: RunState, e: ev.RunSucceeded) -> None:
+    state.status = "succeeded"
+    state.ended_at = e.ts
+
+
+def _run_failed(state: RunState, e: ev.RunFailed) -> None:
+    state.status = "failed"
+    state.error = e.data.error
+    state.ended_at = e.ts
+
+
+def _run_cancelled(state: RunState, e: ev.RunCancelled) -> None:
+    state.status = "cancelled"
+    state.error = e.data.reason or None
+    state.ended_at = e.ts
+
+
+def _replayed_from(state: RunState, e: ev.ReplayedFrom) -> None:
+    state.run_id = e.run_id
+    state.replayed_from = ReplayOrigin(
+        source_run=e.data.source_run, from_step=e.data.from_step, from_seq=e.data.from_seq
+    )
+    state.status = "pending"
+    state.ended_at = None
+    state.error = None
+
+
+_HANDLERS: dict[str, Callable[[RunState, Any], None]] = {
+    "run_created": _run_created,
+    "run_started": _run_started,
+    "node_scheduled": _node_scheduled,
+    "node_started": _node_started,
+    "node_succeeded": _node_succeeded,
+    "node_failed": _node_failed,
+    "node_retrying": _node_retrying,
+    "node_skipped": _node_skipped,
+    "node_cancelled": _node_cancelled,
+    "context_compiled": _context_compiled,
+    "model_selected": _model_selected,
+    "model_called": _model_called,
+    "budget_exceeded": _budget_exceeded,
+    "artifact_written": _artifact_written,
+    "file_written": _file_written,
+    "workspace_created": _workspace_created,
+    "run_succeeded": _run_succeeded,
+    "run_failed": _run_failed,
+    "run_cancelled": _run_cancelled,
+    "replayed_from": _replayed_from,
+}
+
+
+def evolve(state: RunState, event: ev.Envelope) -> RunState:
+    """Apply one event to `state` (in place) and return it.
+
+    The live runtime and `fold` both build state with this function only.
+    """
+    kind: str = event.type  # type: ignore[attr-defined]
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        raise ValueError(f"evolve has no rule for event type {kind!r}")
+    if event.seq != state.last_seq + 1:
+        raise ValueError(f"event seq {event.seq} does not follow {state.last_seq}")
+    handler(state, event)
+    state.last_seq = event.seq
+    state.updated_at = event.ts
+    return state
+
+
+def starts_step(event: ev.Envelope, step: str) -> bool:
+    """Whether `event` is the first sign of node `step` starting."""
+    return event.node == step and event.type in ("node_scheduled", "node_started")  # type: ignore[attr-defined]
+
+
+def fold(events: Iterable[ev.Envelope], upto: int | str | None = None) -> RunState:
+    """The state after the events with seq <= upto (an int), or just before node `upto`
+    (a str) first started; every event when upto is None."""
+    state = RunState()
+    for event in events:
+        if isinstance(upto, int) and event.seq > upto:
+            break
+        if isinstance(upto, str) and starts_step(event, upto):
+            return state
+        evolve(state, event)
+    if isinstance(upto, str):
+        raise UnknownStepError(f"run {state.run_id or '?'} never started step {upto!r}")
+    if isinstance(upto, int) and upto > state.last_seq:
+        raise UnknownStepError(
+            f"run {state.run_id or '?'} has no seq {upto} (last is {state.last_seq})"
+        )
+    return state
+
+
+# fields that say how and when a run happened rather than what it is
+_IDENTITY = {
+    "run_id",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "updated_at",
+    "last_seq",
+    "replayed_from",
+}
+_NODE_IDENTITY = {"started_at", "ended_at", "first_seq", "attempts", "duration_ms"}
+
+
+def canonical(state: RunState) -> dict[str, Any]:
+    """The state without identity and timing, for comparing what two runs are."""
+    data = state.model_dump(mode="json", exclude=_IDENTITY)
+    for node in data["nodes"].values():
+        for key in _NODE_IDENTITY:
+            node.pop(key, None)
+    for f in data["workspace"].values():
+        f.pop("seq", None)
+    return data
+
+
+def state_hash(state: RunState) -> str:
+    """A sha256 of the canonical state: equal hashes mean equal runs, whatever their ids."""
+    blob = orjson.dumps(canonical(state), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(blob).hexdigest()

@@ -1,0 +1,96 @@
+"""RunState: what a run is at a given step, as folded from its events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
+NodeStatus = Literal[
+    "pending", "scheduled", "running", "retrying", "succeeded", "failed", "skipped", "cancelled"
+]
+FINISHED_NODE = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+FINISHED_RUN = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class Usage(BaseModel):
+    """Model usage: calls, tokens in and out, cost."""
+
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+
+class NodeState(BaseModel):
+    """One node of a run."""
+
+    status: NodeStatus = "pending"
+    attempts: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    first_seq: int | None = None
+    output: dict[str, Any] | None = None
+    next: list[str] | None = None
+    error: str | None = None
+    skip_reason: str | None = None
+    manifest: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None
+    usage: Usage = Field(default_factory=Usage)
+    duration_ms: float = 0.0
+
+
+class ReplayOrigin(BaseModel):
+    """Where a replayed run was forked from."""
+
+    source_run: str
+    from_step: str
+    from_seq: int
+
+
+class WorkspaceFile(BaseModel):
+    """A workspace file written by the run: its hash and size, and the seq that wrote it."""
+
+    sha256: str | None
+    size: int
+    seq: int
+    deleted: bool = False
+
+
+class RunState(BaseModel):
+    """The folded state of one run."""
+
+    run_id: str = ""
+    graph: str = ""
+    spec: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    budget: dict[str, Any] | None = None
+    status: RunStatus = "pending"
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+    nodes: dict[str, NodeState] = Field(default_factory=dict)
+    artifacts: dict[str, str] = Field(default_factory=dict)
+    workspace_base: str | None = None
+    workspace_source: str | None = None
+    workspace: dict[str, WorkspaceFile] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    budget_action: Literal["fail", "downgrade"] | None = None
+    replayed_from: ReplayOrigin | None = None
+    last_seq: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has reached a final status."""
+        return self.status in FINISHED_RUN
+
+    def duration_s(self) -> float | None:
+        """Seconds from start to end (or to the last event while running)."""
+        end = self.ended_at or self.updated_at
+        if self.started_at is None or end is None:
+            return None
+        return (end - self.started_at).total_seconds()
