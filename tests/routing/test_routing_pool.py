@@ -17,9 +17,7 @@ from agentos.routing import (
 )
 
 counter = SimpleTokenCounter()
-MODEL = ModelSpec(
-    name="m", context_window=1000, price_in_per_1k=0.5, price_out_per_1k=1.5, tier=1
-)
+MODEL = ModelSpec(name="m", context_window=1000, price_in_per_1k=0.5, price_out_per_1k=1.5, tier=1)
 
 
 def provider(failure_rate: float = 0.0, name: str = "p") -> SimulatedProvider:
@@ -35,7 +33,9 @@ def test_cost_math() -> None:
 
 def test_pool_validation() -> None:
     with pytest.raises(ValidationError, match="listed twice"):
-        ProviderPool(providers=[ProviderSpec(name="a", models=[]), ProviderSpec(name="a", models=[])])
+        ProviderPool(
+            providers=[ProviderSpec(name="a", models=[]), ProviderSpec(name="a", models=[])]
+        )
     with pytest.raises(ValidationError, match="lists models twice"):
         ProviderSpec(name="a", models=[MODEL, MODEL])
     with pytest.raises(ValidationError):

@@ -60,27 +60,28 @@ def test_other_repo_sync(tmp_path: Path) -> None:
 async def test_reversed_comparison_and_error(tmp_path: Path) -> None:
     (tmp_path / "test_x.py").write_text(
         "import pytest\n\n"
-        "def value():\n    return 'a'\n\n"
-        "def test_rev():\n    assert 'b' == value()\n\n"
+        "def value():\n    return 3\n\n"
+        "def test_rev():\n    assert 4 == value()\n\n"
+        "def test_str():\n    assert 'a' == 'b'\n\n"
         "@pytest.fixture\ndef broken():\n    raise RuntimeError('boom')\n\n"
         "def test_err(broken):\n    pass\n\n"
         "@pytest.mark.skip\ndef test_skip():\n    pass\n\n"
         "def test_ok():\n    pass\n"
     )
     report = await run_pytest(tmp_path, timeout=30)
-    assert (report.passed, report.failed, report.errors, report.skipped) == (1, 1, 1, 1)
+    assert (report.passed, report.failed, report.errors, report.skipped) == (1, 2, 1, 1)
     rev = next(f for f in report.failures if f.test.endswith("test_rev"))
-    assert (rev.actual, rev.expected, rev.function) == ("'a'", "'b'", "value")
+    assert (rev.actual, rev.expected, rev.function) == ("3", "4", "value")
+    text = next(f for f in report.failures if f.test.endswith("test_str"))
+    assert (text.actual, text.expected, text.function) == ("'a'", "'b'", None)
     assert rev.test == "test_x.py::test_rev" and rev.line == 7
     err = next(f for f in report.failures if f.test.endswith("test_err"))
     assert "boom" in err.message and err.expected is None
 
 
 async def test_timeout_kills_the_run(tmp_path: Path) -> None:
-    (tmp_path / "test_slow.py").write_text(
-        "import time\n\ndef test_slow():\n    time.sleep(30)\n"
-    )
-    report = await run_pytest(tmp_path, timeout=1.5)
+    (tmp_path / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(30)\n")
+    report = await run_pytest(tmp_path, timeout=1.0)
     assert report.timed_out
     assert report.duration < 10
     assert report.exit_code != 0
@@ -93,3 +94,10 @@ async def test_without_pytest_ini(tmp_path: Path, config: str) -> None:
     report = await run_pytest(tmp_path, timeout=30)
     assert (report.passed, report.total) == (1, 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml", "test_y.py"]
+
+
+async def test_plugins_named_in_args_still_load(tmp_path: Path) -> None:
+    (tmp_path / "test_z.py").write_text("async def test_z():\n    assert True\n")
+    args = ["-p", "pytest_asyncio.plugin", "-o", "asyncio_mode=auto"]
+    report = await run_pytest(tmp_path, timeout=30, args=args)
+    assert (report.passed, report.total) == (1, 1)

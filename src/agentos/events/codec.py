@@ -29,9 +29,13 @@ def to_dict(event: Envelope) -> dict[str, Any]:
 def decode(raw: bytes | str) -> Envelope:
     """Parse one event from JSON; raise EventDecodeError when it is not a known event."""
     try:
-        return _adapter.validate_json(raw)
+        event = _adapter.validate_json(raw)
     except ValidationError:
         pass
+    else:
+        if event.v == SCHEMA_VERSION:
+            return event
+        # any other version falls through to from_dict, which names it
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

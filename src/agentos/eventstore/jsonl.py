@@ -14,7 +14,7 @@ import aiofiles
 import orjson
 
 from agentos._names import safe_name
-from agentos.events.codec import decode
+from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
 from agentos.eventstore._framing import BadLineError, frame, scan
 from agentos.eventstore._lock import RunLock
@@ -82,6 +82,9 @@ class JsonlEventStore(EventStore):
             return await self.last_seq(run_id)
         entry = self._logs.get(run_id)
         if entry is None:
+            if not await self.exists(run_id):
+                # refuse a bad first batch before creating an empty log for it
+                check_batch(run_id, events, expected_seq, 0)
             entry = await asyncio.to_thread(self._open_for_write, run_id)
         logfile = entry[0]
         data = frame(events)
@@ -123,7 +126,13 @@ class JsonlEventStore(EventStore):
                 raise CorruptLogError(f"{path}: {exc}; the log is corrupt before its end") from None
             if found.tail:
                 self._cut_tail(path, fd, found.good_end, found.tail)
-            last = decode(found.last_line).seq if found.last_line is not None else 0
+            last = 0
+            if found.last_line is not None:
+                try:
+                    last = decode(found.last_line).seq
+                except EventDecodeError as exc:
+                    lineno = data.count(b"\n", 0, found.good_end)
+                    raise CorruptLogError(f"{path}: line {lineno}: {exc}") from None
             if new_dir and self.durable:
                 _fsync_dir(path.parent)
                 _fsync_dir(path.parent.parent)

@@ -43,6 +43,7 @@ class InMemoryEventStore(EventStore):
     async def read(
         self, run_id: str, after_seq: int = 0, upto_seq: int | None = None
     ) -> AsyncIterator[Envelope]:
+        safe_name(run_id, "run id")
         with self._lock:
             if run_id not in self._logs:
                 raise UnknownRunError(f"unknown run {run_id!r}")
@@ -53,10 +54,12 @@ class InMemoryEventStore(EventStore):
             yield event
 
     async def last_seq(self, run_id: str) -> int:
+        safe_name(run_id, "run id")
         with self._lock:
             return len(self._logs.get(run_id, ()))
 
     async def exists(self, run_id: str) -> bool:
+        safe_name(run_id, "run id")
         with self._lock:
             return run_id in self._logs
 
@@ -72,6 +75,8 @@ class InMemoryEventStore(EventStore):
             self._artifacts[(run_id, name)] = data
 
     async def get_artifact(self, run_id: str, name: str) -> Any:
+        safe_name(run_id, "run id")
+        safe_name(name, "artifact name")
         with self._lock:
             data = self._artifacts.get((run_id, name))
         if data is None:

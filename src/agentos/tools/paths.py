@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+from agentos._names import safe_name as safe_name
 
 
 class PathEscapeError(ValueError):
@@ -47,15 +46,3 @@ def resolve_inside(root: Path, rel: str) -> Path:
     if not current.is_relative_to(base):
         raise PathEscapeError(f"path leaves the workspace: {rel!r}")
     return current
-
-
-def safe_name(name: str, what: str) -> str:
-    """Return ``name`` if it is a safe single path component, else raise ValueError.
-
-    Allowed: 1 to 128 characters from ``[A-Za-z0-9_.-]``, not starting with ``.``.
-    """
-    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
-        raise ValueError(f"invalid {what} {name!r}: use 1-128 characters from [A-Za-z0-9_.-]")
-    if name.startswith("."):
-        raise ValueError(f"invalid {what} {name!r}: must not start with '.'")
-    return name

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 TAIL_CHARS = 4000
 _LOCATION = re.compile(r"^(\S[^\n:]*):(\d+): ", re.MULTILINE)
-_COMPARE = re.compile(r"^E\s+assert (.+?) == (.+?)\s*$", re.MULTILINE)
+_COMPARE = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) == (.+?)\s*$", re.MULTILINE)
 _WHERE = re.compile(r"^E\s+\+\s+where (.+?) = (.+?)\(.*\)\s*$", re.MULTILINE)
 _FUNCTION_REPR = re.compile(r"<(?:bound )?(?:function|method) ([\w.]+)")
 _CONFIGS = (
@@ -98,7 +98,8 @@ def _comparison(text: str) -> tuple[str | None, str | None, str | None]:
 
 def _failure(case: ET.Element, node: ET.Element) -> TestFailure:
     text = node.text or ""
-    message = (node.get("message") or text.strip().splitlines()[-1:] or [""])[0]
+    lines = text.strip().splitlines()
+    message = node.get("message") or (lines[-1] if lines else "")
     file, line = case.get("file"), None
     locations = _LOCATION.findall(text)
     if locations:
@@ -142,11 +143,21 @@ async def run_pytest(
     timeout: float = 60,
     python: str = sys.executable,
     args: Sequence[str] = (),
+    *,
+    autoload_plugins: bool = False,
 ) -> TestReport:
-    """Run pytest in ``root`` without writing caches or reports into it."""
+    """Run pytest in ``root`` without writing caches or reports into it.
+
+    Installed plugins are not auto-loaded unless ``autoload_plugins``; name them with
+    ``args`` (``-p name``) instead.
+    """
     root = root.resolve()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if not autoload_plugins:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    else:
+        env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
     with tempfile.TemporaryDirectory(prefix="agentos-pytest-") as tmp:
         xml_path = Path(tmp, "report.xml")
         cmd = [
@@ -197,6 +208,8 @@ def run_pytest_sync(
     timeout: float = 60,
     python: str = sys.executable,
     args: Sequence[str] = (),
+    *,
+    autoload_plugins: bool = False,
 ) -> TestReport:
     """Blocking wrapper around :func:`run_pytest` for scripts."""
-    return asyncio.run(run_pytest(root, timeout=timeout, python=python, args=args))
+    return asyncio.run(run_pytest(root, timeout, python, args, autoload_plugins=autoload_plugins))
