@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 from abc import ABC, abstractmethod
@@ -103,9 +104,26 @@ class EventStore(ABC):
     def __init__(self) -> None:
         self._subscribers = _Subscribers()
 
-    @abstractmethod
     async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
-        """Append a batch atomically after `expected_seq`; return the new last seq."""
+        """Append a batch atomically after `expected_seq`; return the new last seq.
+
+        Returns once the batch is durable (for a durable store); raises ConcurrencyError,
+        and writes nothing, when `expected_seq` is not the run's last seq.
+        """
+        await self.prepare(run_id)
+        return await asyncio.wrap_future(self.submit(run_id, events, expected_seq))
+
+    async def prepare(self, run_id: str) -> None:  # noqa: B027
+        """Get ready to write the run (open its log) without blocking the loop."""
+
+    @abstractmethod
+    def submit(
+        self, run_id: str, events: Sequence[Envelope], expected_seq: int
+    ) -> concurrent.futures.Future[int]:
+        """Like `append`, from any thread: the future resolves once the batch is stored.
+
+        Validation errors (ConcurrencyError, bad seqs, bad names) raise at once.
+        """
 
     @abstractmethod
     def read(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -76,27 +77,39 @@ class JsonlEventStore(EventStore):
 
     # writing
 
-    async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
+    async def prepare(self, run_id: str) -> None:
+        if run_id not in self._logs:
+            await asyncio.to_thread(self._open_for_write, run_id)
+
+    def submit(
+        self, run_id: str, events: Sequence[Envelope], expected_seq: int
+    ) -> concurrent.futures.Future[int]:
         safe_name(run_id, "run id")
-        if not events:
-            return await self.last_seq(run_id)
-        entry = self._logs.get(run_id)
-        if entry is None:
-            if not await self.exists(run_id):
-                # refuse a bad first batch before creating an empty log for it
-                check_batch(run_id, events, expected_seq, 0)
-            entry = await asyncio.to_thread(self._open_for_write, run_id)
+        entry = self._logs.get(run_id) or self._open_for_write(run_id)
         logfile = entry[0]
-        data = frame(events)
         with self._lock:
             if logfile.broken is not None:
                 raise StoreWriteError(logfile.broken)
             check_batch(run_id, events, expected_seq, logfile.last_seq)
-            future = self._writer.submit(logfile, data)
+            if not events:
+                done: concurrent.futures.Future[int] = concurrent.futures.Future()
+                done.set_result(logfile.last_seq)
+                return done
+            written = self._writer.submit(logfile, frame(events))
             logfile.last_seq = events[-1].seq
-        await asyncio.wrap_future(future)
-        self._notify(run_id)
-        return events[-1].seq
+        result: concurrent.futures.Future[int] = concurrent.futures.Future()
+        last = events[-1].seq
+
+        def acknowledge(f: concurrent.futures.Future[None]) -> None:
+            error = f.exception()
+            if error is not None:
+                result.set_exception(error)
+            else:
+                result.set_result(last)
+                self._notify(run_id)
+
+        written.add_done_callback(acknowledge)
+        return result
 
     def _open_for_write(self, run_id: str) -> tuple[LogFile, RunLock]:
         with self._open_lock:

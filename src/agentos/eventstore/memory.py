@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -27,18 +28,24 @@ class InMemoryEventStore(EventStore):
         self._logs: dict[str, list[Envelope]] = {}
         self._artifacts: dict[tuple[str, str], bytes] = {}
 
-    async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
+    def submit(
+        self, run_id: str, events: Sequence[Envelope], expected_seq: int
+    ) -> concurrent.futures.Future[int]:
         safe_name(run_id, "run id")
-        if not events:
-            return await self.last_seq(run_id)
         with self._lock:
             log = self._logs.get(run_id, [])
             check_batch(run_id, events, expected_seq, len(log))
-            log.extend(events)
-            self._logs[run_id] = log
-            last = len(log)
-        self._notify(run_id)
-        return last
+            if not events:
+                last = len(log)
+            else:
+                log.extend(events)
+                self._logs[run_id] = log
+                last = len(log)
+        done: concurrent.futures.Future[int] = concurrent.futures.Future()
+        done.set_result(last)
+        if events:
+            self._notify(run_id)
+        return done
 
     async def read(
         self, run_id: str, after_seq: int = 0, upto_seq: int | None = None

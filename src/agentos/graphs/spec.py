@@ -61,6 +61,13 @@ class GraphSpec(BaseModel):
     context_profiles: dict[str, ContextProfile] = Field(default_factory=dict)
     defaults: GraphDefaults = Field(default_factory=GraphDefaults)
     budget: Budget | None = None
+    inputs: dict[str, Any] = Field(
+        default_factory=dict, description="default run inputs, overridden by a run's own"
+    )
+    workspace: str | None = Field(
+        default=None,
+        description="the input naming a source directory copied into each run's workspace",
+    )
 
     def node(self, name: str) -> NodeSpec:
         """The node called `name`; KeyError if the graph has none."""

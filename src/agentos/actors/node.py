@@ -1,0 +1,201 @@
+"""Node actors: each graph node is an actor that runs the attempts the supervisor sends it."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pykka
+
+from agentos.actors.messages import CancelTasks, Execute, ModelCall, NodeDone
+from agentos.actors.node_context import Next, NodeContext
+from agentos.eventstore.base import EventStore
+from agentos.routing.providers import CompletionResponse
+from agentos.routing.router import AllProvidersFailedError, Router
+from agentos.tools.workspace import FileWrite, Workspace
+
+Agent = Callable[[NodeContext], Any]
+
+
+class NodeActor(pykka.ThreadingActor):
+    """Starts attempts of one node on the event loop and reports their outcome."""
+
+    def __init__(
+        self,
+        name: str,
+        agent: Agent,
+        supervisor: pykka.ActorRef[Any],
+        loop: asyncio.AbstractEventLoop,
+        executor: concurrent.futures.Executor,
+        router: Router,
+        store: EventStore,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.name = name
+        self.agent = agent
+        self.supervisor = supervisor
+        self.loop = loop
+        self.executor = executor
+        self.router = router
+        self._lock = threading.Lock()
+        self._tasks: dict[tuple[str, int], concurrent.futures.Future[None]] = {}
+
+    def on_receive(self, message: Any) -> None:
+        if isinstance(message, Execute):
+            self._start(message)
+        elif isinstance(message, CancelTasks):
+            self._cancel(message.run_id)
+
+    def on_stop(self) -> None:
+        with self._lock:
+            tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+
+    def _start(self, job: Execute) -> None:
+        key = (job.run_id, job.attempt)
+        task = asyncio.run_coroutine_threadsafe(self._execute(job), self.loop)
+        with self._lock:
+            self._tasks[key] = task
+
+        def forget(_: concurrent.futures.Future[None]) -> None:
+            with self._lock:
+                self._tasks.pop(key, None)
+
+        task.add_done_callback(forget)
+
+    def _cancel(self, run_id: str) -> None:
+        with self._lock:
+            tasks = [t for (rid, _), t in self._tasks.items() if rid == run_id]
+        for task in tasks:
+            task.cancel()
+
+    async def _execute(self, job: Execute) -> None:
+        writes: list[FileWrite] = []
+        ctx = self._context(job, writes)
+        started = time.perf_counter()
+        done = NodeDone(run_id=job.run_id, node=job.node, attempt=job.attempt, ok=True)
+        try:
+            if job.context is not None:
+                name = f"context-{job.context.manifest.context_sha256[:16]}"
+                ctx.artifacts[name] = {"text": job.context.text}
+            result = await self._call(ctx, job.timeout)
+            done.output, done.next = _normalize(result)
+            done.artifacts = await self._store_artifacts(job.run_id, ctx.artifacts)
+        except asyncio.CancelledError:
+            raise  # the run was cancelled or the supervisor is stopping: nothing to report
+        except TimeoutError:
+            done.ok, done.error_type = False, "TimeoutError"
+            done.error = f"timed out after {job.timeout}s"
+        except Exception as exc:  # an agent's failure becomes a node_failed event
+            done.ok, done.error_type = False, type(exc).__name__
+            done.error = str(exc) or repr(exc)
+        done.duration_ms = (time.perf_counter() - started) * 1000
+        done.writes = writes
+        self.supervisor.tell(done)
+
+    async def _store_artifacts(
+        self, run_id: str, docs: dict[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """Store the attempt's artifacts; their events follow once they are on disk."""
+        stored = {}
+        for name, doc in docs.items():
+            blob = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+            await self.store.put_artifact(run_id, name, doc)
+            stored[name] = {"sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob)}
+        return stored
+
+    async def _call(self, ctx: NodeContext, timeout: float | None) -> Any:
+        if inspect.iscoroutinefunction(self.agent):
+            pending: Any = self.agent(ctx)
+        else:
+            # blocking agents run on a bounded pool; on timeout the thread finishes on its own
+            pending = self.loop.run_in_executor(self.executor, self.agent, ctx)
+        result = await asyncio.wait_for(pending, timeout) if timeout else await pending
+        if inspect.isawaitable(result):
+            result = await asyncio.wait_for(result, timeout) if timeout else await result
+        return result
+
+    def _context(self, job: Execute, writes: list[FileWrite]) -> NodeContext:
+        workspace = None
+        if job.workspace_root is not None:
+            workspace = Workspace(Path(job.workspace_root), on_write=writes.append)
+        ctx = NodeContext(
+            run_id=job.run_id,
+            node=job.node,
+            attempt=job.attempt,
+            inputs=job.inputs,
+            outputs=job.outputs,
+            upstream=job.upstream,
+            params=job.params,
+            context=job.context,
+            model=job.model,
+            workspace=workspace,
+        )
+        if job.model is not None:
+            ctx._complete = lambda prompt, max_tokens: self._complete(job, prompt, max_tokens)
+        return ctx
+
+    async def _complete(self, job: Execute, prompt: str, max_tokens: int) -> CompletionResponse:
+        assert job.model is not None
+        started = time.perf_counter()
+        try:
+            response, attempts = await self.router.call(prompt, job.model, max_tokens, job.seed)
+        except AllProvidersFailedError as exc:
+            chosen = job.model.chosen
+            data = {
+                "provider": chosen.provider,
+                "model": chosen.model,
+                "tokens_in": 0,
+                "tokens_out": 0,
+                "cost": 0.0,
+                "latency_ms": (time.perf_counter() - started) * 1000,
+                "ok": False,
+                "error": str(exc),
+                "fallbacks": [a.model_dump(mode="json") for a in exc.attempts],
+            }
+            await self._record(job, data)
+            raise
+        data = {
+            "provider": response.provider,
+            "model": response.model,
+            "tokens_in": response.tokens_in,
+            "tokens_out": response.tokens_out,
+            "cost": response.cost,
+            "latency_ms": response.latency_ms,
+            "fallbacks": [a.model_dump(mode="json") for a in attempts if not a.ok],
+        }
+        await self._record(job, data)
+        return response
+
+    async def _record(self, job: Execute, data: dict[str, Any]) -> None:
+        reply: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.supervisor.tell(ModelCall(job.run_id, job.node, job.attempt, data, reply))
+        await asyncio.wrap_future(reply)
+
+
+def _normalize(result: Any) -> tuple[dict[str, Any], list[str] | None]:
+    """An agent's return value as (JSON output, chosen successors)."""
+    chosen: list[str] | None = None
+    if isinstance(result, Next):
+        chosen, result = list(result.nodes), result.output
+    if result is None:
+        output: dict[str, Any] = {}
+    elif isinstance(result, dict):
+        output = result
+    else:
+        output = {"value": result}
+    try:
+        output = orjson.loads(orjson.dumps(output, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError as exc:
+        raise TypeError(f"agent output is not JSON-serializable: {exc}") from None
+    return output, chosen

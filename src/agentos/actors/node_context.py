@@ -1,0 +1,55 @@
+"""What an agent receives: its inputs, upstream outputs, context, model and workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentos.context.manifest import CompiledContext
+from agentos.routing.providers import CompletionResponse
+from agentos.routing.router import Selection
+from agentos.tools.workspace import Workspace
+
+
+@dataclass
+class Next:
+    """An agent's result that also chooses which successors run (a conditional edge)."""
+
+    nodes: list[str]
+    output: dict[str, Any] = field(default_factory=dict)
+
+
+class NoModelError(RuntimeError):
+    """The node has no model: give it a context profile to get one."""
+
+
+@dataclass
+class NodeContext:
+    """Everything one node attempt may use. Agents call models only through `complete`."""
+
+    run_id: str
+    node: str
+    attempt: int
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    upstream: dict[str, dict[str, Any]]
+    params: dict[str, Any]
+    context: CompiledContext | None = None
+    model: Selection | None = None
+    workspace: Workspace | None = None
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    _complete: Callable[[str, int], Awaitable[CompletionResponse]] | None = None
+
+    async def complete(
+        self, prompt: str | None = None, max_tokens: int = 256
+    ) -> CompletionResponse:
+        """Call the node's model; the call is recorded in the log before this returns."""
+        if self._complete is None or self.model is None:
+            raise NoModelError(f"node {self.node!r} has no model: give it a context profile")
+        text = prompt if prompt is not None else (self.context.text if self.context else "")
+        return await self._complete(text, max_tokens)
+
+    def put_artifact(self, name: str, doc: Any) -> None:
+        """Keep a JSON document as a named artifact of the run (stored with the result)."""
+        self.artifacts[name] = doc

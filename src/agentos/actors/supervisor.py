@@ -1,0 +1,356 @@
+"""`Supervisor.start(graph)`: the public handle on a supervisor actor and its runs."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import orjson
+import pykka
+
+from agentos._names import safe_name
+from agentos.actors._loop import LoopThread
+from agentos.actors.messages import (
+    CancelRun,
+    ContinueRun,
+    GetState,
+    Reply,
+    StartRun,
+    WaitRun,
+    WorkspaceInfo,
+)
+from agentos.actors.replay import fork_events
+from agentos.actors.supervisor_actor import Listener, SupervisorActor
+from agentos.agents.registry import AgentRegistry, default_registry
+from agentos.context.profile import ContextProfile
+from agentos.events.model import Envelope
+from agentos.eventstore.base import EventStore
+from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.graphs.load import load_graph
+from agentos.graphs.policy import Budget, Policy
+from agentos.graphs.spec import GraphSpec, resolve
+from agentos.graphs.validate import check
+from agentos.routing.pool import ProviderPool, default_pool
+from agentos.routing.router import Router
+from agentos.state.fold import fold
+from agentos.state.load import load_state
+from agentos.state.run_state import RunState
+from agentos.state.workspace import rebuild_workspace
+from agentos.tools.workspace import materialize, snapshot_tree
+
+T = TypeVar("T")
+
+WORKSPACE_BASE = "workspace-base"
+
+
+def new_run_id() -> str:
+    """A fresh, sortable run id such as run-20261125093000-1a2b3c."""
+    return f"run-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
+class Supervisor:
+    """Starts, waits for, cancels, resumes and replays runs of one graph.
+
+    Its methods are coroutines that never block the event loop; `sync` offers the same
+    methods, blocking, for scripts. Stop it (or use it as a context manager) when done.
+    """
+
+    def __init__(
+        self,
+        ref: pykka.ActorRef[Any],
+        spec: GraphSpec,
+        store: EventStore,
+        loop: asyncio.AbstractEventLoop,
+        workdir: Path,
+        executor: concurrent.futures.ThreadPoolExecutor,
+        loop_thread: LoopThread | None,
+        owns_store: bool,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.loop = loop
+        self.workdir = workdir
+        self._ref = ref
+        self._executor = executor
+        self._loop_thread = loop_thread
+        self._owns_store = owns_store
+        self._stopped = False
+        self.sync = SyncSupervisor(self)
+
+    @classmethod
+    def start(
+        cls,
+        graph: GraphSpec | str | Path | Mapping[str, Any],
+        store: EventStore | None = None,
+        *,
+        agents: AgentRegistry | None = None,
+        policies: Mapping[str, Policy] | None = None,
+        profiles: Mapping[str, ContextProfile] | None = None,
+        pool: ProviderPool | None = None,
+        router: Router | None = None,
+        workdir: str | Path | None = None,
+        listeners: Sequence[Listener] = (),
+        loop: asyncio.AbstractEventLoop | None = None,
+        max_workers: int = 16,
+    ) -> Supervisor:
+        """Validate the graph and start its supervisor actor, as pykka's `start` does.
+
+        The default store is the JSONL store under `AGENTOS_DATA_DIR` (./data). Agents run
+        on `loop`, else on the running loop, else on a private loop thread.
+        """
+        spec = graph if isinstance(graph, GraphSpec) else load_graph(graph)
+        agents = agents or default_registry
+        spec = resolve(spec, policies or {}, profiles or {})
+        check(spec, agents=agents)
+        owns_store = store is None
+        store = store if store is not None else JsonlEventStore()
+        loop_thread = None
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop_thread = LoopThread()
+                loop = loop_thread.loop
+        if workdir is None:
+            root = getattr(store, "root", None)
+            workdir = root if root is not None else tempfile.mkdtemp(prefix="agentos-")
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers, "agentos-agent")
+        router = router or Router(pool or default_pool())
+        ref = SupervisorActor.start(spec, agents, store, router, loop, executor, listeners)
+        return cls(ref, spec, store, loop, Path(workdir), executor, loop_thread, owns_store)
+
+    # runs
+
+    async def start_run(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create a run and start it; returns its id once `run_created` is durable."""
+        merged = {**self.spec.inputs, **(inputs or {})}
+        try:
+            merged = orjson.loads(orjson.dumps(merged))
+        except TypeError as exc:
+            raise ValueError(f"run inputs must be JSON: {exc}") from None
+        run_id = safe_name(run_id or new_run_id(), "run id")
+        if await self.store.exists(run_id):
+            raise ValueError(f"run {run_id} already exists")
+        limits = _budget(budget) or (self.spec.budget.model_dump() if self.spec.budget else None)
+        workspace = await self._new_workspace(run_id, merged) if self.spec.workspace else None
+        await self.store.prepare(run_id)
+        result: str = await self._ask(lambda r: StartRun(run_id, merged, limits, workspace, r))
+        return result
+
+    async def wait(self, run_id: str, timeout: float | None = None) -> RunState:
+        """The run's final state, once it has ended (also for runs of other processes)."""
+        return await asyncio.wait_for(self._wait(run_id), timeout)
+
+    async def run(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        budget: Budget | Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RunState:
+        """Start a run and wait for its end."""
+        started = await self.start_run(inputs, run_id=run_id, budget=budget)
+        return await self.wait(started, timeout)
+
+    async def state(self, run_id: str) -> RunState:
+        """The run's current state: the live state if it runs here, else the fold of its log."""
+        live: RunState | None = await self._ask(lambda r: GetState(run_id, r))
+        return live if live is not None else await load_state(self.store, run_id)
+
+    async def cancel(self, run_id: str, reason: str = "cancelled by the user") -> RunState:
+        """Cancel a running run: running nodes are stopped and nothing new starts."""
+        await self._ask(lambda r: CancelRun(run_id, reason, r))
+        return await self.state(run_id)
+
+    async def resume(self, run_id: str) -> str:
+        """Carry on an interrupted run from its log; what succeeded is not run again."""
+        await self.store.prepare(run_id)  # takes the write lock: no other writer from here
+        events = await self.store.read_all(run_id)
+        state = fold(events)
+        self._check_graph(run_id, state)
+        if state.finished:
+            return run_id
+        return await self._continue(run_id, state, events)
+
+    async def replay(self, run_id: str, from_step: int | str) -> str:
+        """Fork a new run from a step of `run_id` and execute it; returns the new run's id."""
+        source = await self.store.read_all(run_id)
+        new_id = new_run_id()
+        events = fork_events(source, from_step, new_id)
+        state = fold(events)
+        self._check_graph(run_id, state)
+        for name in [state.workspace_base, *state.artifacts]:
+            if name is not None:
+                doc = await self.store.get_artifact(run_id, name)
+                await self.store.put_artifact(new_id, name, doc)
+        await self.store.append(new_id, events, 0)
+        return await self._continue(new_id, state, events)
+
+    def events(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Envelope]:
+        """The run's events after `after_seq`, then new ones live, until the run ends."""
+        return self.store.follow(run_id, after_seq)
+
+    # lifecycle
+
+    async def stop(self) -> None:
+        """Stop the actors; unfinished runs stay in their logs, ready to resume."""
+        await asyncio.to_thread(self._stop_actors)
+        if self._owns_store:
+            await self.store.close()
+        if self._loop_thread is not None:
+            await asyncio.to_thread(self._loop_thread.stop)
+
+    def _stop_actors(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._ref.stop()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def __aenter__(self) -> Supervisor:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.sync.stop()
+
+    # internals
+
+    async def _ask(self, make: Callable[[Reply], Any]) -> Any:
+        reply: Reply = concurrent.futures.Future()
+        self._ref.tell(make(reply))
+        return await asyncio.wrap_future(reply)
+
+    async def _wait(self, run_id: str) -> RunState:
+        live: RunState | None = await self._ask(lambda r: WaitRun(run_id, r))
+        if live is not None:
+            return live
+        state = await load_state(self.store, run_id)
+        if not state.finished:
+            async for _ in self.store.follow(run_id, state.last_seq):
+                pass
+            state = await load_state(self.store, run_id)
+        return state
+
+    async def _new_workspace(self, run_id: str, inputs: dict[str, Any]) -> WorkspaceInfo:
+        key = self.spec.workspace or ""
+        source = inputs.get(key)
+        if not isinstance(source, str) or not source:
+            raise ValueError(f"input {key!r} (the source directory of the workspace) is required")
+        base = await asyncio.to_thread(snapshot_tree, Path(source))
+        await self.store.put_artifact(run_id, WORKSPACE_BASE, base)
+        root = self.workdir / run_id / "workspace"
+        await asyncio.to_thread(materialize, root, base, [])
+        files = {path: hashlib.sha256(text.encode()).hexdigest() for path, text in base.items()}
+        return WorkspaceInfo(str(root), source, WORKSPACE_BASE, files)
+
+    async def _continue(self, run_id: str, state: RunState, events: Sequence[Envelope]) -> str:
+        root = None
+        if state.workspace_base is not None:
+            root = self.workdir / run_id / "workspace"
+            await rebuild_workspace(self.store, run_id, state, events, root)
+        artifacts = {}
+        for name in state.artifacts:
+            if not name.startswith("context-"):
+                artifacts[name] = await self.store.get_artifact(run_id, name)
+        await self.store.prepare(run_id)
+        reply: str = await self._ask(
+            lambda r: ContinueRun(state, str(root) if root else None, artifacts, r)
+        )
+        return reply
+
+    def _check_graph(self, run_id: str, state: RunState) -> None:
+        if state.graph != self.spec.name:
+            raise ValueError(
+                f"run {run_id} belongs to graph {state.graph!r}, not {self.spec.name!r}: "
+                "use a supervisor of that graph"
+            )
+
+
+def _budget(budget: Budget | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if budget is None:
+        return None
+    return Budget.model_validate(budget).model_dump()
+
+
+class SyncSupervisor:
+    """The blocking twin of a Supervisor's API, for scripts (never on an event loop)."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self._sup = supervisor
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise RuntimeError("this thread runs an event loop: use the async API (await ...)")
+        loop = self._sup.loop
+        if loop.is_running():
+            return asyncio.run_coroutine_threadsafe(coro, loop).result()
+        return asyncio.run(coro)
+
+    def start_run(self, inputs: Mapping[str, Any] | None = None, **kw: Any) -> str:
+        """See `Supervisor.start_run`."""
+        return self._call(self._sup.start_run(inputs, **kw))
+
+    def run(self, inputs: Mapping[str, Any] | None = None, **kw: Any) -> RunState:
+        """See `Supervisor.run`."""
+        return self._call(self._sup.run(inputs, **kw))
+
+    def wait(self, run_id: str, timeout: float | None = None) -> RunState:
+        """See `Supervisor.wait`."""
+        return self._call(self._sup.wait(run_id, timeout))
+
+    def state(self, run_id: str) -> RunState:
+        """See `Supervisor.state`."""
+        return self._call(self._sup.state(run_id))
+
+    def cancel(self, run_id: str, reason: str = "cancelled by the user") -> RunState:
+        """See `Supervisor.cancel`."""
+        return self._call(self._sup.cancel(run_id, reason))
+
+    def resume(self, run_id: str) -> str:
+        """See `Supervisor.resume`."""
+        return self._call(self._sup.resume(run_id))
+
+    def replay(self, run_id: str, from_step: int | str) -> str:
+        """See `Supervisor.replay`."""
+        return self._call(self._sup.replay(run_id, from_step))
+
+    def stop(self) -> None:
+        """See `Supervisor.stop`."""
+        self._sup._stop_actors()
+        if self._sup._owns_store:
+            coro = self._sup.store.close()
+            if self._sup.loop.is_running():
+                asyncio.run_coroutine_threadsafe(coro, self._sup.loop).result()
+            else:
+                asyncio.run(coro)
+        if self._sup._loop_thread is not None:
+            self._sup._loop_thread.stop()

@@ -1,0 +1,487 @@
+"""The supervisor actor: decides, appends, evolves, then acts, for every run of a graph."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import zlib
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pykka
+
+from agentos.actors._inputs import compile_for, node_outputs, node_upstream, select_for
+from agentos.actors._run import LiveRun
+from agentos.actors.messages import (
+    Acked,
+    CancelRun,
+    CancelTasks,
+    ContinueRun,
+    Execute,
+    Fact,
+    GetState,
+    ModelCall,
+    NodeDone,
+    RetryDue,
+    SlotFree,
+    StartRun,
+    WaitRun,
+)
+from agentos.actors.node import NodeActor
+from agentos.actors.scheduler import ACTIVE_NODE, interrupted, plan
+from agentos.agents.registry import AgentRegistry
+from agentos.events import model as ev
+from agentos.eventstore.base import EventStore
+from agentos.graphs.policy import Budget
+from agentos.graphs.spec import GraphSpec
+from agentos.graphs.topology import Topology
+from agentos.routing.budget import check_budget, downgrade_max_tier
+from agentos.routing.router import NoModelFitsError, Router
+from agentos.state.run_state import RunState
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Sequence[ev.Envelope], RunState], None]
+
+
+class BudgetExceededError(RuntimeError):
+    """The run crossed its token or cost ceiling and its policy is to fail."""
+
+
+class RunEndedError(RuntimeError):
+    """The run ended while an agent was still working for it."""
+
+
+class SupervisorActor(pykka.ThreadingActor):
+    """Owns the live state of every run of its graph; the only writer of their logs."""
+
+    def __init__(
+        self,
+        spec: GraphSpec,
+        agents: AgentRegistry,
+        store: EventStore,
+        router: Router,
+        loop: asyncio.AbstractEventLoop,
+        executor: concurrent.futures.Executor,
+        listeners: Sequence[Listener] = (),
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.topo = Topology(spec)
+        self.agents = agents
+        self.store = store
+        self.router = router
+        self.loop = loop
+        self.executor = executor
+        self.listeners = list(listeners)
+        self._runs: dict[str, LiveRun] = {}
+        self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
+        self._running: dict[str, int] = defaultdict(int)
+        self._waiting: dict[str, deque[RetryDue]] = defaultdict(deque)
+
+    # message routing
+
+    def on_receive(self, message: Any) -> None:
+        try:
+            self._receive(message)
+        except Exception as exc:  # never let a handler kill the actor: fail the run instead
+            log.exception("supervisor failed handling %r", type(message).__name__)
+            reply = getattr(message, "reply", None)
+            if isinstance(reply, concurrent.futures.Future) and not reply.done():
+                reply.set_exception(exc)
+            run = self._runs.get(getattr(message, "run_id", ""))
+            if run is not None:
+                self._drop(run, exc)
+
+    def _receive(self, message: Any) -> None:
+        if isinstance(message, Acked):
+            self._acked(message)
+        elif isinstance(message, StartRun):
+            self._start_run(message)
+        elif isinstance(message, ContinueRun):
+            self._continue_run(message)
+        elif isinstance(message, GetState | WaitRun):
+            self._query(message)
+        elif isinstance(message, SlotFree):
+            if self._waiting[message.node]:
+                self._fact(self._waiting[message.node].popleft())
+        elif isinstance(message, NodeDone | ModelCall | RetryDue | CancelRun):
+            self._fact(message)
+
+    def _fact(self, fact: Fact) -> None:
+        run = self._runs.get(getattr(fact, "run_id", ""))
+        if run is None:
+            self._orphan(fact)
+        elif run.busy:
+            run.inbox.append(fact)
+        else:
+            self._apply(run, fact)
+            self._advance(run)
+
+    def _orphan(self, fact: Fact) -> None:
+        """A fact for a run this supervisor no longer drives (finished or dropped)."""
+        if isinstance(fact, ModelCall):
+            fact.reply.set_exception(RunEndedError(f"run {fact.run_id} is no longer running"))
+        elif isinstance(fact, CancelRun):
+            fact.reply.set_result(None)
+        elif isinstance(fact, NodeDone):
+            self._release_slot(fact.node)
+
+    # run lifecycle
+
+    def _start_run(self, msg: StartRun) -> None:
+        run = LiveRun(state=RunState(), spec=self.spec, topo=self.topo)
+        run.emit_run_created(msg.run_id, msg.inputs, msg.budget)
+        if msg.workspace is not None:
+            run.workspace_root = msg.workspace.root
+            run.emit(
+                ev.WorkspaceCreated,
+                source=msg.workspace.source,
+                artifact=msg.workspace.artifact,
+                files=msg.workspace.files,
+            )
+        run.emit(ev.RunStarted)
+        self._runs[msg.run_id] = run
+        run.pending.append(msg.reply)
+        run.after_ack.append(lambda: msg.reply.set_result(msg.run_id))
+        self._advance(run)
+
+    def _continue_run(self, msg: ContinueRun) -> None:
+        state = msg.state
+        if state.finished or state.run_id in self._runs:
+            msg.reply.set_result(state.run_id)
+            return
+        spec = GraphSpec.model_validate(state.spec)
+        topo = self.topo if spec == self.spec else Topology(spec)
+        run = LiveRun(state=state, spec=spec, topo=topo, workspace_root=msg.workspace_root)
+        run.artifacts.update(msg.artifacts)
+        if state.budget_action == "downgrade":
+            run.max_tier = downgrade_max_tier(self.router.pool)
+        self._runs[state.run_id] = run
+        if state.status == "pending":
+            run.emit(ev.RunStarted)
+        for node in interrupted(state):
+            attempt = state.nodes[node].attempts + 1
+            if state.nodes[node].status == "running":
+                run.emit(
+                    ev.NodeRetrying,
+                    node,
+                    attempt - 1,
+                    delay=0.0,
+                    error="interrupted: the attempt did not finish before the process stopped",
+                )
+            self._start_node(run, node, attempt)
+        run.pending.append(msg.reply)
+        run.after_ack.append(lambda: msg.reply.set_result(state.run_id))
+        self._advance(run)
+
+    def _query(self, msg: GetState | WaitRun) -> None:
+        run = self._runs.get(msg.run_id)
+        if run is None:
+            msg.reply.set_result(None)
+        elif isinstance(msg, WaitRun):
+            run.waiters.append(msg.reply)
+        elif run.busy:
+            run.queries.append(msg.reply)
+        else:
+            msg.reply.set_result(run.state.model_copy(deep=True))
+
+    # facts
+
+    def _apply(self, run: LiveRun, fact: Fact) -> None:
+        if isinstance(fact, NodeDone):
+            self._node_done(run, fact)
+        elif isinstance(fact, ModelCall):
+            self._model_call(run, fact)
+        elif isinstance(fact, RetryDue):
+            node = run.state.nodes.get(fact.node)
+            if node is not None and node.status in ("retrying", "scheduled"):
+                self._start_node(run, fact.node, fact.attempt)
+        elif isinstance(fact, CancelRun):
+            reply = fact.reply
+            self._end(run, ev.RunCancelled, reason=fact.reason or "cancelled")
+            run.pending.append(reply)
+            run.after_ack.append(lambda: reply.set_result(None))
+
+    def _node_done(self, run: LiveRun, done: NodeDone) -> None:
+        node = run.state.nodes.get(done.node)
+        if node is None or node.status != "running" or node.attempts != done.attempt:
+            self._release_slot(done.node)
+            return  # an attempt the run no longer waits for (cancelled or superseded)
+        self._release_slot(done.node)
+        for name, meta in done.artifacts.items():
+            run.emit(ev.ArtifactWritten, done.node, done.attempt, name=name, **meta)
+        for write in done.writes:
+            run.emit(ev.FileWritten, done.node, done.attempt, **write.model_dump())
+        if done.ok and done.next is not None:
+            unknown = sorted(set(done.next) - set(run.topo.successors(done.node)))
+            if unknown:
+                done.ok, done.error_type = False, "ValueError"
+                done.error = f"chose {unknown}, which are not successors of {done.node!r}"
+        if done.ok:
+            run.emit(
+                ev.NodeSucceeded,
+                done.node,
+                done.attempt,
+                output=done.output,
+                next=done.next,
+                duration_ms=done.duration_ms,
+            )
+            return
+        self._node_failed(run, done.node, done.attempt, done.error, done.error_type)
+
+    def _node_failed(self, run: LiveRun, name: str, attempt: int, error: str, kind: str) -> None:
+        policy = run.policy(name)
+        final = attempt >= policy.retry.max_attempts
+        run.emit(ev.NodeFailed, name, attempt, error=error, error_type=kind or "Error", final=final)
+        if not final:
+            delay = policy.retry.delay(attempt, f"{run.spec.name}:{name}")
+            run.emit(ev.NodeRetrying, name, attempt, delay=delay, error=error)
+            due = RetryDue(run.run_id, name, attempt + 1)
+            run.after_ack.append(lambda: self._later(delay, due))
+        elif policy.on_failure == "fail_run":
+            self._end(run, ev.RunFailed, error=f"node {name} failed: {error}", node=name)
+
+    def _model_call(self, run: LiveRun, call: ModelCall) -> None:
+        if run.state.finished:
+            call.reply.set_exception(RunEndedError(f"run {run.run_id} has ended"))
+            return
+        run.emit(ev.ModelCalled, call.node, call.attempt, **call.data)
+        reply = call.reply
+        run.pending.append(reply)
+        decision = self._budget_decision(run)
+        if decision is not None and decision.action == "fail":
+            run.emit(ev.BudgetExceeded, call.node, call.attempt, **decision.model_dump())
+            self._end(run, ev.RunFailed, error=f"budget exceeded: {decision.reason}")
+            error = BudgetExceededError(decision.reason)
+            run.after_ack.append(lambda: reply.set_exception(error))
+            return
+        if decision is not None and decision.action == "downgrade":
+            run.emit(ev.BudgetExceeded, call.node, call.attempt, **decision.model_dump())
+            run.max_tier = downgrade_max_tier(self.router.pool)
+        run.after_ack.append(lambda: reply.set_result(None))
+
+    def _budget_decision(self, run: LiveRun) -> Any:
+        if run.state.budget is None or run.state.budget_action is not None:
+            return None
+        usage = run.state.usage
+        decision = check_budget(
+            Budget.model_validate(run.state.budget), usage.tokens_in + usage.tokens_out, usage.cost
+        )
+        return None if decision.action == "ok" else decision
+
+    # scheduling
+
+    def _advance(self, run: LiveRun) -> None:
+        """Start or skip what the state allows, finish the run when all is done, append."""
+        if not run.state.finished:
+            step = plan(run.state, run.topo)
+            for name, reason in step.skip:
+                run.emit(ev.NodeSkipped, name, reason=reason)
+            for name in step.start:
+                self._start_node(run, name, 1)
+            if step.finished and not any(n.status in ACTIVE_NODE for n in run.state.nodes.values()):
+                run.emit(ev.RunSucceeded)
+        self._flush(run)
+
+    def _start_node(self, run: LiveRun, name: str, attempt: int) -> None:
+        policy = run.policy(name)
+        if run.state.nodes[name].status == "pending":
+            run.emit(ev.NodeScheduled, name, attempt)
+        if policy.concurrency is not None and self._running[name] >= policy.concurrency:
+            self._waiting[name].append(RetryDue(run.run_id, name, attempt))
+            return
+        self._running[name] += 1
+        run.emit(ev.NodeStarted, name, attempt)
+        context = model = None
+        profile = run.spec.profile_for(name)
+        if profile is not None:
+            ref = run.spec.node(name).context or ""
+            context = compile_for(run, name, ref, profile)
+            run.emit(
+                ev.ContextCompiled,
+                name,
+                attempt,
+                profile=ref,
+                manifest=context.manifest.model_dump(mode="json"),
+                context_artifact=_context_artifact(context.manifest.context_sha256),
+            )
+            try:
+                model = select_for(self.router, run, policy, context, profile.reserve)
+            except NoModelFitsError as exc:
+                self._release_slot(name)
+                self._node_failed(run, name, attempt, str(exc), "NoModelFitsError")
+                return
+            run.emit(
+                ev.ModelSelected,
+                name,
+                attempt,
+                provider=model.chosen.provider,
+                model=model.chosen.model,
+                reason=model.reason,
+                candidates=[c.model_dump(mode="json") for c in model.candidates],
+            )
+        job = Execute(
+            run_id=run.run_id,
+            node=name,
+            attempt=attempt,
+            inputs=run.state.inputs,
+            outputs=node_outputs(run),
+            upstream=node_upstream(run, name),
+            params=run.spec.node(name).params,
+            timeout=policy.timeout,
+            context=context,
+            model=model,
+            workspace_root=run.workspace_root,
+            seed=zlib.crc32(f"{name}:{attempt}".encode()),
+        )
+        actor = self._node_actor(run, name)
+        run.after_ack.append(lambda: actor.tell(job))
+
+    def _end(self, run: LiveRun, cls: type[ev.Envelope], **data: Any) -> None:
+        """Cancel what is still active and end the run with `cls`."""
+        active = [n for n, s in run.state.nodes.items() if s.status in ACTIVE_NODE]
+        for name in active:
+            if run.state.nodes[name].status == "running":
+                self._release_slot(name)
+            run.emit(
+                ev.NodeCancelled, name, reason=f"run ended ({cls.model_fields['type'].default})"
+            )
+        for queue in self._waiting.values():
+            for item in [w for w in queue if w.run_id == run.run_id]:
+                queue.remove(item)
+        run.emit(cls, **data)
+        actors = {self._node_actor(run, name) for name in active}
+        cancel = CancelTasks(run.run_id)
+
+        def cancel_tasks() -> None:
+            for actor in actors:
+                actor.tell(cancel)
+
+        run.after_ack.append(cancel_tasks)
+
+    def _release_slot(self, name: str) -> None:
+        if self._running[name] > 0:
+            self._running[name] -= 1
+        if self._waiting[name]:
+            self.actor_ref.tell(SlotFree(name))
+
+    def _later(self, delay: float, message: Any) -> None:
+        def schedule() -> None:
+            self.loop.call_later(delay, self.actor_ref.tell, message)
+
+        self.loop.call_soon_threadsafe(schedule)
+
+    def _node_actor(self, run: LiveRun, name: str) -> pykka.ActorRef[Any]:
+        ref = run.spec.node(name).agent
+        key = (name, ref)
+        actor = self._nodes.get(key)
+        if actor is None:
+            actor = NodeActor.start(
+                name,
+                self.agents.resolve(ref),
+                self.actor_ref,
+                self.loop,
+                self.executor,
+                self.router,
+                self.store,
+            )
+            self._nodes[key] = actor
+        return actor
+
+    # appending
+
+    def _flush(self, run: LiveRun) -> None:
+        """Append the open batch; its actions run once the store acknowledges it."""
+        if not run.batch:
+            actions, run.after_ack = run.after_ack, []
+            for action in actions:
+                action()
+            return
+        events, run.batch = run.batch, []
+        run.in_flight = events
+        run.busy = True
+        try:
+            future = self.store.submit(run.run_id, events, events[0].seq - 1)
+        except Exception as exc:
+            self._drop(run, exc)
+            return
+        run_id = run.run_id
+        future.add_done_callback(lambda f: self.actor_ref.tell(Acked(run_id, f)))
+
+    def _acked(self, msg: Acked) -> None:
+        run = self._runs.get(msg.run_id)
+        if run is None:
+            return
+        error = msg.future.exception()
+        if error is not None:
+            self._drop(run, error)
+            return
+        run.busy = False
+        events, run.in_flight = run.in_flight, []
+        actions, run.after_ack = run.after_ack, []
+        for action in actions:
+            action()
+        run.pending.clear()
+        self._tell_listeners(events, run.state)
+        for reply in run.queries:
+            reply.set_result(run.state.model_copy(deep=True))
+        run.queries.clear()
+        if run.state.finished:
+            self._finish(run)
+            return
+        facts, run.inbox = run.inbox, []
+        for fact in facts:
+            if run.state.finished:
+                self._orphan(fact)
+            else:
+                self._apply(run, fact)
+        self._advance(run)
+
+    def _finish(self, run: LiveRun) -> None:
+        del self._runs[run.run_id]
+        for reply in run.waiters:
+            reply.set_result(run.state.model_copy(deep=True))
+        for fact in run.inbox:
+            self._orphan(fact)
+        asyncio.run_coroutine_threadsafe(self.store.release(run.run_id), self.loop)
+
+    def _drop(self, run: LiveRun, error: BaseException) -> None:
+        """Stop driving a run whose append failed; its log keeps what was acknowledged."""
+        log.error("run %s stopped: %s", run.run_id, error)
+        self._runs.pop(run.run_id, None)
+        for name, node in run.state.nodes.items():
+            if node.status == "running":
+                self._release_slot(name)
+        for reply in [*run.waiters, *run.queries, *run.pending]:
+            if not reply.done():
+                reply.set_exception(error)
+        for fact in run.inbox:
+            waiting = getattr(fact, "reply", None)
+            if isinstance(waiting, concurrent.futures.Future) and not waiting.done():
+                waiting.set_exception(error)
+        for actor in self._nodes.values():
+            actor.tell(CancelTasks(run.run_id))
+        asyncio.run_coroutine_threadsafe(self.store.release(run.run_id), self.loop)
+
+    def _tell_listeners(self, events: Sequence[ev.Envelope], state: RunState) -> None:
+        for listener in self.listeners:
+            try:
+                listener(events, state)
+            except Exception:
+                log.exception("listener failed")
+
+    def on_stop(self) -> None:
+        for actor in self._nodes.values():
+            actor.stop()
+        self._nodes.clear()
+        for run in list(self._runs.values()):
+            for reply in run.waiters:
+                if not reply.done():
+                    reply.set_exception(RunEndedError("the supervisor stopped"))
+
+
+def _context_artifact(sha: str) -> str:
+    return f"context-{sha[:16]}"

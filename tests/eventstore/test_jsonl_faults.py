@@ -1,0 +1,173 @@
+"""Disk faults injected through FileOps: failed appends are refused, acknowledged ones stay."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from store_helpers import make_batch
+
+from agentos.eventstore import JsonlEventStore, StoreWriteError
+from agentos.eventstore._writer import FileOps
+
+RUN = "r1"
+
+
+class Faults:
+    """FileOps whose calls fail on demand, for chosen descriptors only."""
+
+    def __init__(self) -> None:
+        self.fail_fsync: set[int] | None = None  # None: healthy; empty set: every fd
+        self.fail_write = False
+        self.fail_truncate = False
+        self.fsyncs = 0
+        self.ops = FileOps(write=self.write, fsync=self.fsync, truncate=self.truncate)
+
+    def fsync(self, fd: int) -> None:
+        self.fsyncs += 1
+        if self.fail_fsync is not None and (not self.fail_fsync or fd in self.fail_fsync):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fdatasync(fd)
+
+    def write(self, fd: int, data: bytes) -> int:
+        if self.fail_write:
+            # a partial write: half the bytes reach the file, then the disk is full
+            os.write(fd, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return os.write(fd, data)
+
+    def truncate(self, fd: int, size: int) -> None:
+        if self.fail_truncate:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.ftruncate(fd, size)
+
+
+async def _seqs(store: JsonlEventStore, run_id: str = RUN) -> list[int]:
+    return [e.seq for e in await store.read_all(run_id)]
+
+
+@pytest.fixture
+async def faulty(tmp_path: Path):  # type: ignore[no-untyped-def]
+    faults = Faults()
+    store = JsonlEventStore(tmp_path, durable=True, ops=faults.ops)
+    await store.append(RUN, make_batch(RUN, 1, 2), expected_seq=0)
+    await store.append(RUN, make_batch(RUN, 3, 1), expected_seq=2)
+    yield store, faults
+    await store.close()
+
+
+async def test_fsync_error_fails_the_append_and_the_log(faulty) -> None:  # type: ignore[no-untyped-def]
+    store, faults = faulty
+    faults.fail_fsync = set()
+    with pytest.raises(StoreWriteError, match="fsync failed"):
+        await store.append(RUN, make_batch(RUN, 4, 2), expected_seq=3)
+    # the disk recovers, but a failed fsync is never retried: the log takes no more writes
+    faults.fail_fsync = None
+    for _ in range(2):
+        with pytest.raises(StoreWriteError, match="fsync failed"):
+            await store.append(RUN, make_batch(RUN, 6, 1), expected_seq=5)
+    # every acknowledged event is still there and the log reads fine
+    seqs = await _seqs(store)
+    assert seqs[:3] == [1, 2, 3]
+    # after release the log is opened again and takes appends after what it holds
+    await store.release(RUN)
+    last = await store.last_seq(RUN)
+    assert last in (3, 5)  # the unacknowledged batch may or may not have reached the disk
+    assert await store.append(RUN, make_batch(RUN, last + 1, 1), expected_seq=last) == last + 1
+    assert await _seqs(store) == list(range(1, last + 2))
+    assert store.recovered == []
+
+
+async def test_partial_write_is_cut_off(faulty, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store, faults = faulty
+    log = store.log_path(RUN)
+    size = log.stat().st_size
+    faults.fail_write = True
+    with pytest.raises(StoreWriteError, match="write failed"):
+        await store.append(RUN, make_batch(RUN, 4, 3), expected_seq=3)
+    assert log.stat().st_size == size, "the partial batch must be truncated away"
+    assert await _seqs(store) == [1, 2, 3]
+    faults.fail_write = False
+    with pytest.raises(StoreWriteError):
+        await store.append(RUN, make_batch(RUN, 4, 1), expected_seq=3)
+    await store.release(RUN)
+    assert await store.last_seq(RUN) == 3
+    assert await store.append(RUN, make_batch(RUN, 4, 1), expected_seq=3) == 4
+    assert await _seqs(store) == [1, 2, 3, 4]
+    assert store.recovered == []
+
+
+async def test_partial_write_left_when_truncate_fails(faulty) -> None:  # type: ignore[no-untyped-def]
+    store, faults = faulty
+    faults.fail_write = True
+    faults.fail_truncate = True
+    with pytest.raises(StoreWriteError, match="cut when the run is opened again"):
+        await store.append(RUN, make_batch(RUN, 4, 3), expected_seq=3)
+    # the torn batch is in the file, but a reader does not take it as committed
+    assert await _seqs(store) == [1, 2, 3]
+    faults.fail_write = faults.fail_truncate = False
+    await store.release(RUN)
+    assert await store.append(RUN, make_batch(RUN, 4, 1), expected_seq=3) == 4
+    assert len(store.recovered) == 1
+    assert await _seqs(store) == [1, 2, 3, 4]
+
+
+async def test_fault_on_one_run_spares_the_others(faulty) -> None:  # type: ignore[no-untyped-def]
+    store, faults = faulty
+    await store.append("r2", make_batch("r2", 1, 1), expected_seq=0)
+    bad_fd = store._logs[RUN][0].fd
+    faults.fail_fsync = {bad_fd}
+
+    async def good(run_id: str) -> int:
+        last = 0
+        for _ in range(5):
+            last = await store.append(run_id, make_batch(run_id, last + 1, 1), expected_seq=last)
+        return last
+
+    results = await asyncio.gather(
+        store.append(RUN, make_batch(RUN, 4, 1), expected_seq=3),
+        good("r3"),
+        good("r4"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], StoreWriteError)
+    assert results[1:] == [5, 5]
+    assert await store.append("r2", make_batch("r2", 2, 1), expected_seq=1) == 2
+    assert await _seqs(store, "r3") == [1, 2, 3, 4, 5]
+
+
+async def test_queued_appends_after_a_failure_fail_too(faulty) -> None:  # type: ignore[no-untyped-def]
+    """Appends pipelined behind a failed one are refused, never written after a gap."""
+    store, faults = faulty
+    faults.fail_write = True
+    results = await asyncio.gather(
+        *(store.append(RUN, make_batch(RUN, 4 + i, 1), expected_seq=3 + i) for i in range(5)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, StoreWriteError) for r in results), results
+    faults.fail_write = False
+    assert await _seqs(store) == [1, 2, 3]
+
+
+async def test_group_commit_fsyncs_once_per_file(tmp_path: Path) -> None:
+    faults = Faults()
+    store = JsonlEventStore(tmp_path, durable=True, ops=faults.ops)
+    runs = [f"g{i}" for i in range(16)]
+    for run_id in runs:  # open every log first
+        await store.append(run_id, make_batch(run_id, 1, 1), expected_seq=0)
+    faults.fsyncs = 0
+    rounds = 20
+
+    async def appender(run_id: str) -> None:
+        for i in range(rounds):
+            await store.append(run_id, make_batch(run_id, 2 + i, 1), expected_seq=1 + i)
+
+    await asyncio.gather(*(appender(r) for r in runs))
+    # one fsync per file per group: never more than one per append
+    assert faults.fsyncs <= len(runs) * rounds
+    for run_id in runs:
+        assert await _seqs(store, run_id) == list(range(1, rounds + 2))
+    await store.close()
