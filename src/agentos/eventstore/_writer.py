@@ -82,8 +82,10 @@ class GroupWriter:
         for request in batch:
             if self._write(request):
                 written.setdefault(request.log, []).append(request)
-        for log, requests in written.items():
-            error = self._sync(log)
+        # sync every file before waking any appender: a woken event loop would hold the
+        # gil while this thread waits to run the next fsync
+        errors = [(requests, self._sync(log)) for log, requests in written.items()]
+        for requests, error in errors:
             for request in requests:
                 if error is None:
                     request.future.set_result(None)

@@ -77,6 +77,14 @@ class JsonlEventStore(EventStore):
 
     # writing
 
+    async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
+        if run_id not in self._logs and not await self.exists(run_id):
+            # refuse a bad first batch before creating an empty log for it
+            check_batch(run_id, events, expected_seq, 0)
+            if not events:
+                return 0
+        return await super().append(run_id, events, expected_seq)
+
     async def prepare(self, run_id: str) -> None:
         if run_id not in self._logs:
             await asyncio.to_thread(self._open_for_write, run_id)
