@@ -212,3 +212,13 @@ async def test_sync_api_refuses_on_the_loop(start: Any) -> None:
     sup = start(eight_node_graph())
     with pytest.raises(RuntimeError, match="async API"):
         sup.sync.run()
+
+
+async def test_an_existing_run_id_is_refused(start: Any, store: EventStore) -> None:
+    sup = start(eight_node_graph(params={"sleep": 0.0}))
+    first = await sup.run(run_id="run-fixed", timeout=10)
+    with pytest.raises(ValueError, match="already exists"):
+        await sup.start_run(run_id="run-fixed")
+    with pytest.raises(ValueError, match="invalid run id"):
+        await sup.start_run(run_id="../escape")
+    assert len(await store.read_all("run-fixed")) == first.last_seq

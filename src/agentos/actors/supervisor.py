@@ -52,8 +52,8 @@ WORKSPACE_BASE = "workspace-base"
 
 
 def new_run_id() -> str:
-    """A fresh, sortable run id such as run-20261125093000-1a2b3c."""
-    return f"run-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+    """A fresh, sortable run id such as run-20261125093000-1a2b3c4d5e6f."""
+    return f"run-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(6)}"
 
 
 class Supervisor:
@@ -142,10 +142,11 @@ class Supervisor:
             merged = orjson.loads(orjson.dumps(merged))
         except TypeError as exc:
             raise ValueError(f"run inputs must be JSON: {exc}") from None
-        run_id = safe_name(run_id or new_run_id(), "run id")
-        if await self.store.exists(run_id):
-            raise ValueError(f"run {run_id} already exists")
         limits = _budget(budget) or (self.spec.budget.model_dump() if self.spec.budget else None)
+        if run_id is not None and await self.store.exists(safe_name(run_id, "run id")):
+            raise ValueError(f"run {run_id} already exists")
+        # a fresh id needs no look-up: the first append expects an empty log anyway
+        run_id = run_id or new_run_id()
         workspace = await self._new_workspace(run_id, merged) if self.spec.workspace else None
         await self.store.prepare(run_id)
         result: str = await self._ask(lambda r: StartRun(run_id, merged, limits, workspace, r))

@@ -443,7 +443,7 @@ class SupervisorActor(pykka.ThreadingActor):
     def _finish(self, run: LiveRun) -> None:
         del self._runs[run.run_id]
         for reply in run.waiters:
-            reply.set_result(run.state.model_copy(deep=True))
+            reply.set_result(run.state)  # final: nothing changes it any more
         for fact in run.inbox:
             self._orphan(fact)
         asyncio.run_coroutine_threadsafe(self.store.release(run.run_id), self.loop)
