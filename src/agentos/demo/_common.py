@@ -101,17 +101,14 @@ def return_literals(source: str, function: str) -> list[ReturnLiteral]:
         return []
     out: list[ReturnLiteral] = []
     for ret in own_returns(func):
-        if ret.value is None or ret.value.end_lineno is None or ret.value.end_col_offset is None:
+        node = ret.value
+        if node is None or node.end_lineno is None or node.end_col_offset is None:
             continue
-        text = ast.get_source_segment(source, ret.value)
+        text = ast.get_source_segment(source, node)
         ok, value = literal(text)
         if ok and text is not None:
-            node = ret.value
-            out.append(
-                ReturnLiteral(
-                    value, text, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset
-                )
-            )
+            end_line, end_col = node.end_lineno, node.end_col_offset
+            out.append(ReturnLiteral(value, text, node.lineno, node.col_offset, end_line, end_col))
     return out
 
 

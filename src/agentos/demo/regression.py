@@ -48,8 +48,7 @@ def regression_test(ws: Workspace, item: dict[str, Any]) -> str | None:
         assertion = f"assert {function}() == {item['expected']}"
     body = "\n".join(dict.fromkeys(i for i in imports if i))
     return (
-        f'"""Regression test for {item["test"]}: {function}() must return '
-        f'{item["expected"]}."""\n\n{body}\n\n\n'
+        f'"""Regression test for {item["test"]}."""\n\n{body}\n\n\n'
         f"def test_{function}_regression() -> None:\n    {assertion}\n"
     )
 
