@@ -1,0 +1,67 @@
+"""The control plane: `create_app(data_dir)` builds the FastAPI app served by uvicorn."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from agentos.agents.registry import AgentRegistry
+from agentos.api import dashboard, routes_resources, routes_runs
+from agentos.api.auth import require_token
+from agentos.api.runtime import Runtime
+from agentos.eventstore.jsonl import default_root
+from agentos.graphs.validate import GraphValidationError
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(
+    data_dir: Path | None = None,
+    token: str | None = None,
+    agents: AgentRegistry | None = None,
+) -> FastAPI:
+    """The app over `data_dir` (default AGENTOS_DATA_DIR or ./data).
+
+    `token` (default AGENTOS_API_TOKEN) turns on bearer authentication. Supervisors start
+    in the lifespan, on the server's loop, and runs left unfinished are resumed there.
+    """
+    root = Path(data_dir) if data_dir is not None else default_root()
+    token = token if token is not None else os.environ.get("AGENTOS_API_TOKEN") or None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(root, agents)
+        app.state.runtime = runtime
+        try:
+            app.state.resumed = await runtime.resume_unfinished()
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="AgentOS control plane",
+        version="0.1.0",
+        summary="Declarative multi-agent graphs, event-sourced runs, replay.",
+        lifespan=lifespan,
+    )
+    app.state.token = token
+    app.exception_handler(GraphValidationError)(_graph_problems)
+    app.include_router(routes_resources.open_router)
+    secured = [Depends(require_token)]
+    app.include_router(routes_resources.router, dependencies=secured)
+    app.include_router(routes_runs.router, dependencies=secured)
+    app.include_router(dashboard.router, dependencies=secured)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+async def _graph_problems(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GraphValidationError)
+    problems = [{"where": p.where, "message": p.message} for p in exc.problems]
+    return JSONResponse({"detail": {"problems": problems}}, status_code=422)

@@ -1,0 +1,132 @@
+"""The server's runtime: one event store, the catalog, and one supervisor per graph."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agentos.actors.supervisor import Supervisor
+from agentos.agents.registry import AgentRegistry
+from agentos.eventstore.base import StoreError, UnknownRunError
+from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.graphs.catalog import Catalog
+from agentos.graphs.policy import Budget
+from agentos.state.load import load_state
+from agentos.state.run_state import RunState
+
+log = logging.getLogger(__name__)
+
+
+def demo_registry() -> AgentRegistry:
+    """The registry of the demo agents (import paths resolve through it too)."""
+    from agentos.demo import registry
+
+    return registry
+
+
+class Runtime:
+    """Starts supervisors lazily, one per graph, on the loop that calls it."""
+
+    def __init__(
+        self, data_dir: Path, agents: AgentRegistry | None = None, durable: bool | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        self.agents = agents if agents is not None else demo_registry()
+        self.store = JsonlEventStore(data_dir, durable=durable)
+        self.catalog = Catalog(data_dir, self.agents)
+        self._supervisors: dict[str, Supervisor] = {}
+        self._retired: list[Supervisor] = []
+        self._finished: dict[str, RunState] = {}  # finished runs never change again
+
+    def supervisor(self, graph: str) -> Supervisor:
+        """The supervisor of `graph`; KeyError for an unknown graph."""
+        sup = self._supervisors.get(graph)
+        if sup is None:
+            spec = self.catalog.resolved(graph)
+            sup = Supervisor.start(spec, self.store, agents=self.agents, pool=self.catalog.pool)
+            self._supervisors[graph] = sup
+        return sup
+
+    def invalidate(self, graph: str | None = None) -> None:
+        """Retire supervisors whose graph, policies or pool changed; new runs get fresh ones.
+
+        Retired supervisors keep their running runs going until the server stops.
+        """
+        names = [graph] if graph is not None else list(self._supervisors)
+        for name in names:
+            sup = self._supervisors.pop(name, None)
+            if sup is not None:
+                self._retired.append(sup)
+
+    async def start_run(
+        self, graph: str, inputs: Mapping[str, Any], budget: Budget | None = None
+    ) -> str:
+        """Start a run of `graph` in the background; returns its id once it is durable."""
+        sup = self.supervisor(graph)
+        return await sup.start_run(_with_workspace(sup, inputs), budget=budget)
+
+    async def replay(self, run_id: str, from_step: int | str) -> str:
+        """Fork a replay of `run_id` from a step with the supervisor of its graph."""
+        state = await self.state(run_id)
+        return await self.supervisor(state.graph).replay(run_id, from_step)
+
+    async def state(self, run_id: str) -> RunState:
+        """The run's state folded from its log (UnknownRunError when it has none)."""
+        cached = self._finished.get(run_id)
+        if cached is not None:
+            return cached
+        state = await load_state(self.store, run_id)
+        if not state.run_id:
+            raise UnknownRunError(f"unknown run {run_id!r}")
+        if state.finished:
+            self._finished[run_id] = state
+        return state
+
+    async def states(self) -> list[RunState]:
+        """Every run's state, newest first; unreadable logs are left out (and logged)."""
+        states = []
+        for run_id in await self.store.list_runs():
+            try:
+                states.append(await self.state(run_id))
+            except (StoreError, ValueError) as exc:
+                log.warning("cannot read run %s: %s", run_id, exc)
+        states.sort(key=lambda s: (s.created_at is not None, s.created_at, s.run_id), reverse=True)
+        return states
+
+    async def resume_unfinished(self) -> list[str]:
+        """Resume every run a previous process left without a terminal event."""
+        resumed = []
+        for state in await self.states():
+            if state.finished:
+                continue
+            try:
+                await self.supervisor(state.graph).resume(state.run_id)
+            except Exception as exc:  # one broken run must not keep the server down
+                log.warning("cannot resume run %s: %s", state.run_id, exc)
+            else:
+                resumed.append(state.run_id)
+        return resumed
+
+    async def stop(self) -> None:
+        """Stop every supervisor and close the store; unfinished runs stay resumable."""
+        for sup in [*self._supervisors.values(), *self._retired]:
+            await sup.stop()
+        self._supervisors.clear()
+        self._retired.clear()
+        await self.store.close()
+
+
+def _with_workspace(sup: Supervisor, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs with the workspace source made absolute (the demo repo by default)."""
+    from agentos.demo.graph import DEFAULT_REPO, resolve_repo
+
+    merged = dict(inputs)
+    key = sup.spec.workspace
+    if key is None:
+        return merged
+    value = merged.get(key, sup.spec.inputs.get(key))
+    if isinstance(value, str) and value and not Path(value).is_absolute():
+        merged[key] = str(resolve_repo(None if value == DEFAULT_REPO else value))
+    return merged

@@ -1,0 +1,135 @@
+"""The dashboard in a real headless Chromium (Debian's), against a real uvicorn server."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
+
+from agentos.api.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+HOSTILE = "<script>window.__xss=1</script>"
+RUN_ID = re.compile(r"^run-[0-9]{14}-[0-9a-f]+$")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="chromium not installed: run `make test` as root to install Debian's chromium, "
+        "or apt-get install chromium",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real server on a free loopback port, in a thread; stopped (lifespan too) after."""
+    monkeypatch.setenv("AGENTOS_FSYNC", "0")
+    monkeypatch.delenv("AGENTOS_API_TOKEN", raising=False)
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(tmp_path / "data"),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(30)
+        assert not thread.is_alive(), "server did not stop"
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            pg.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield pg
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def test_start_watch_and_inspect_a_demo_run(server: str, page: Page) -> None:
+    OUTPUT.mkdir(exist_ok=True)
+    page.goto(f"{server}/dashboard")
+    page.fill("input[name=pr_number]", "42")
+    page.click("#start-run")
+    link = page.locator("#start-result a")
+    expect(link).to_have_text(RUN_ID)
+    run_id = link.inner_text()
+    row = page.locator(f'tr[data-run="{run_id}"]')
+    expect(row.locator(".badge")).to_have_text("succeeded", timeout=60_000)
+    page.screenshot(path=str(OUTPUT / "dashboard-runs.png"))
+
+    row.locator("a").first.click()
+    page.wait_for_url(f"**/dashboard/runs/{run_id}")
+    expect(page.locator("#totals")).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("svg.graph .gnode")).to_have_count(8)
+    expect(page.locator("svg.graph .gnode.s-succeeded")).to_have_count(8)
+    expect(page.locator(".timeline .bar")).to_have_count(8)
+    expect(page.locator("table.manifest")).to_have_count(8)
+    expect(page.locator("#event-count")).to_contain_text("ended", timeout=20_000)
+    assert page.locator("#events li").count() >= 8
+    expect(page.locator("#events")).to_contain_text("run_succeeded")
+    expect(page.locator(".card[data-node=py_fixer] .reason")).to_contain_text("cheapest")
+    page.screenshot(path=str(OUTPUT / "dashboard-run.png"), full_page=True)
+
+    page.select_option("select[name=from_step]", "tester")
+    page.click("#replay")
+    page.wait_for_url(lambda url: run_id not in url and "/dashboard/runs/" in url)
+    expect(page.locator("#totals")).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    expect(page.locator("#run")).to_contain_text(f"replay of {run_id}")
+
+
+def test_hostile_input_shows_as_text(server: str, page: Page) -> None:
+    res = httpx.post(
+        f"{server}/runs",
+        json={"graph": "git-to-prod-multi", "inputs": {"pr_number": 1, "note": HOSTILE}},
+    )
+    run_id = res.json()["run_id"]
+    page.goto(f"{server}/dashboard/runs/{run_id}")
+    expect(page.locator("#inputs")).to_contain_text(HOSTILE)
+    expect(page.locator("#events")).to_contain_text(HOSTILE)  # run_created, via textContent
+    expect(page.locator("#event-count")).to_contain_text("ended", timeout=60_000)
+    assert page.evaluate("window.__xss") is None
+    page.goto(f"{server}/dashboard")
+    assert page.evaluate("window.__xss") is None
