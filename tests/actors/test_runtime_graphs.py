@@ -222,3 +222,12 @@ async def test_an_existing_run_id_is_refused(start: Any, store: EventStore) -> N
     with pytest.raises(ValueError, match="invalid run id"):
         await sup.start_run(run_id="../escape")
     assert len(await store.read_all("run-fixed")) == first.last_seq
+
+
+async def test_drain_waits_for_live_runs(start: Any) -> None:
+    sup = start(eight_node_graph(params={"sleep": 0.02}))
+    ids = [await sup.start_run() for _ in range(3)]
+    assert sorted(await sup.live_runs()) == sorted(ids)
+    await sup.drain()
+    assert await sup.live_runs() == []
+    assert {(await sup.state(i)).status for i in ids} == {"succeeded"}

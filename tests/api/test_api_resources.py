@@ -148,3 +148,24 @@ async def test_openapi_describes_every_endpoint(client: httpx.AsyncClient) -> No
     assert "RunAccepted" in str(post_runs["responses"]["200"])
     assert "ReplayAccepted" in str(paths["/runs/{run_id}/replay"]["post"]["responses"])
     assert "GraphRefused" in str(paths["/graphs"]["post"]["responses"]["422"])
+
+
+async def test_reregistering_a_graph_retires_its_supervisor(client: httpx.AsyncClient) -> None:
+    import asyncio
+    import threading
+
+    await client.post("/policies", json=QUICK)
+    await client.post("/graphs", json=small_graph())
+    res = await client.post("/runs", json={"graph": "small", "inputs": {}})
+    run_id = res.json()["run_id"]
+    await poll(client, run_id)
+    before = threading.active_count()
+    for _ in range(3):
+        assert (await client.post("/graphs", json=small_graph())).status_code == 200
+        res = await client.post("/runs", json={"graph": "small", "inputs": {}})
+        await poll(client, res.json()["run_id"])
+    for _ in range(100):  # retired supervisors stop once their runs have ended
+        if threading.active_count() <= before:
+            break
+        await asyncio.sleep(0.05)
+    assert threading.active_count() <= before

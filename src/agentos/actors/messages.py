@@ -66,6 +66,13 @@ class WaitRun:
     reply: Reply
 
 
+@dataclass
+class ListLive:
+    """The ids of the runs the supervisor is driving."""
+
+    reply: Reply
+
+
 # node side -> supervisor
 
 

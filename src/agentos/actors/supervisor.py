@@ -22,6 +22,7 @@ from agentos.actors.messages import (
     CancelRun,
     ContinueRun,
     GetState,
+    ListLive,
     Reply,
     StartRun,
     WaitRun,
@@ -201,6 +202,16 @@ class Supervisor:
                 await self.store.put_artifact(new_id, name, doc)
         await self.store.append(new_id, events, 0)
         return await self._continue(new_id, state, events)
+
+    async def live_runs(self) -> list[str]:
+        """The ids of the runs this supervisor is driving now."""
+        ids: list[str] = await self._ask(ListLive)
+        return ids
+
+    async def drain(self) -> None:
+        """Wait until every run this supervisor drives has ended."""
+        while ids := await self.live_runs():
+            await asyncio.gather(*(self.wait(i) for i in ids), return_exceptions=True)
 
     def events(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Envelope]:
         """The run's events after `after_seq`, then new ones live, until the run ends."""

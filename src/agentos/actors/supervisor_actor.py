@@ -22,6 +22,7 @@ from agentos.actors.messages import (
     Execute,
     Fact,
     GetState,
+    ListLive,
     ModelCall,
     NodeDone,
     RetryDue,
@@ -77,6 +78,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self.executor = executor
         self.listeners = list(listeners)
         self._runs: dict[str, LiveRun] = {}
+        self._dropped: dict[str, BaseException] = {}  # why runs stopped after a failed append
         self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
         self._running: dict[str, int] = defaultdict(int)
         self._waiting: dict[str, deque[RetryDue]] = defaultdict(deque)
@@ -104,6 +106,8 @@ class SupervisorActor(pykka.ThreadingActor):
             self._continue_run(message)
         elif isinstance(message, GetState | WaitRun):
             self._query(message)
+        elif isinstance(message, ListLive):
+            message.reply.set_result(sorted(self._runs))
         elif isinstance(message, SlotFree):
             if self._waiting[message.node]:
                 self._fact(self._waiting[message.node].popleft())
@@ -144,6 +148,7 @@ class SupervisorActor(pykka.ThreadingActor):
             )
         run.emit(ev.RunStarted)
         self._runs[msg.run_id] = run
+        self._dropped.pop(msg.run_id, None)
         run.pending.append(msg.reply)
         run.after_ack.append(lambda: msg.reply.set_result(msg.run_id))
         self._advance(run)
@@ -160,6 +165,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if state.budget_action == "downgrade":
             run.max_tier = downgrade_max_tier(self.router.pool)
         self._runs[state.run_id] = run
+        self._dropped.pop(state.run_id, None)
         if state.status == "pending":
             run.emit(ev.RunStarted)
         for node in interrupted(state):
@@ -179,7 +185,10 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _query(self, msg: GetState | WaitRun) -> None:
         run = self._runs.get(msg.run_id)
-        if run is None:
+        dropped = self._dropped.get(msg.run_id)
+        if run is None and dropped is not None and isinstance(msg, WaitRun):
+            msg.reply.set_exception(dropped)  # it will not end here: waiting would hang
+        elif run is None:
             msg.reply.set_result(None)
         elif isinstance(msg, WaitRun):
             run.waiters.append(msg.reply)
@@ -452,6 +461,7 @@ class SupervisorActor(pykka.ThreadingActor):
         """Stop driving a run whose append failed; its log keeps what was acknowledged."""
         log.error("run %s stopped: %s", run.run_id, error)
         self._runs.pop(run.run_id, None)
+        self._dropped[run.run_id] = error
         for name, node in run.state.nodes.items():
             if node.status == "running":
                 self._release_slot(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +39,7 @@ class Runtime:
         self.catalog = Catalog(data_dir, self.agents)
         self._supervisors: dict[str, Supervisor] = {}
         self._retired: list[Supervisor] = []
+        self._retiring: set[asyncio.Task[None]] = set()
         self._finished: dict[str, RunState] = {}  # finished runs never change again
 
     def supervisor(self, graph: str) -> Supervisor:
@@ -52,13 +54,22 @@ class Runtime:
     def invalidate(self, graph: str | None = None) -> None:
         """Retire supervisors whose graph, policies or pool changed; new runs get fresh ones.
 
-        Retired supervisors keep their running runs going until the server stops.
+        A retired supervisor finishes the runs it drives, then stops (its threads end).
         """
         names = [graph] if graph is not None else list(self._supervisors)
         for name in names:
             sup = self._supervisors.pop(name, None)
             if sup is not None:
                 self._retired.append(sup)
+                task = asyncio.get_running_loop().create_task(self._retire(sup))
+                self._retiring.add(task)
+                task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, sup: Supervisor) -> None:
+        await sup.drain()
+        if sup in self._retired:
+            self._retired.remove(sup)
+            await sup.stop()
 
     async def start_run(
         self, graph: str, inputs: Mapping[str, Any], budget: Budget | None = None
@@ -111,6 +122,9 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop every supervisor and close the store; unfinished runs stay resumable."""
+        for task in self._retiring:
+            task.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         for sup in [*self._supervisors.values(), *self._retired]:
             await sup.stop()
         self._supervisors.clear()
