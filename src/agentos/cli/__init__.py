@@ -1,6 +1,11 @@
 """The agentos command line."""
 
+from agentos.cli.app import cli
+
 
 def main() -> None:
     """Entry point of the agentos console script."""
-    raise SystemExit("agentos: not built yet")
+    cli(prog_name="agentos")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,82 @@
+"""The `agentos` click group: global options, error handling, the commands."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agentos.cli.console import error_console
+from agentos.cli.errors import CliError, explain
+from agentos.cli.settings import Settings
+from agentos.eventstore.jsonl import default_root
+
+
+class AgentosGroup(click.Group):
+    """A group that turns runtime exceptions into one-line errors (tracebacks with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CliError as exc:
+            if exc.__cause__ is not None:
+                _debug(ctx, exc.__cause__)
+            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            _debug(ctx, exc)
+            raise explain(exc) from exc
+
+
+def _debug(ctx: click.Context, exc: BaseException) -> None:
+    """With --debug, print the traceback of the exception behind an error."""
+    settings = ctx.find_object(Settings)
+    if settings is not None and settings.debug:
+        text = "".join(traceback.format_exception(exc))
+        error_console().print(text.rstrip(), markup=False)
+
+
+@click.group(cls=AgentosGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="The data dir holding the runs (default: $AGENTOS_DATA_DIR, else ./data).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="agentos", prog_name="agentos")
+@click.pass_context
+def cli(ctx: click.Context, data: Path | None, debug: bool) -> None:
+    """AgentOS: run multi-agent graphs from their event logs, inspect and replay them.
+
+    Exit codes: 0 success, 1 failure (a failed run, a corrupt log), 2 bad input.
+    """
+    ctx.obj = Settings(data=data if data is not None else default_root(), debug=debug)
+
+
+def _register() -> None:
+    from agentos.cli.demo import demo_command
+    from agentos.cli.events import events_command
+    from agentos.cli.replay import replay_command
+    from agentos.cli.resume import resume_command
+    from agentos.cli.run import run_command
+    from agentos.cli.runs import runs_command
+    from agentos.cli.serve import serve_command
+
+    for command in (
+        run_command,
+        runs_command,
+        events_command,
+        replay_command,
+        resume_command,
+        demo_command,
+        serve_command,
+    ):
+        cli.add_command(command)
+
+
+_register()

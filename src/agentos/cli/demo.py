@@ -1,0 +1,37 @@
+"""`agentos demo`: the git-to-prod-multi demo on a sample repository."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from agentos.cli.console import out_console
+from agentos.cli.errors import usage
+from agentos.cli.settings import current
+
+
+@click.command("demo")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="The repository to fix (default: examples/sample_repo).",
+)
+@click.option("--pr", "pr_number", type=int, default=42, show_default=True, help="The PR number.")
+def demo_command(repo: Path | None, pr_number: int) -> None:
+    """Run the git-to-prod-multi demo: plan, fix, test, scan and release a fix.
+
+    Shows live progress and a summary; exits 0 when the run succeeds, 1 if not.
+    """
+    from agentos.demo.graph import resolve_repo
+    from agentos.demo.run import run_demo
+
+    try:
+        source = resolve_repo(repo)
+    except FileNotFoundError as exc:
+        raise usage(str(exc), "pass an existing directory with --repo") from None
+    settings = current()
+    result = asyncio.run(run_demo(source, pr_number, settings.data, out_console()))
+    click.get_current_context().exit(result.exit_code)

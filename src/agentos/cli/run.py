@@ -1,0 +1,113 @@
+"""`agentos run`: run a graph file or a catalog graph to its end, with live progress."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from agentos.actors.supervisor import Supervisor
+from agentos.cli.console import error_console, out_console
+from agentos.cli.errors import CliError, usage
+from agentos.cli.inputs import parse_inputs
+from agentos.cli.runlog import open_store
+from agentos.cli.session import Tracker, agents, follow, report, supervisor
+from agentos.cli.settings import Settings, current
+from agentos.graphs.catalog import Catalog
+from agentos.graphs.load import load_graph
+from agentos.graphs.spec import GraphSpec
+from agentos.graphs.validate import GraphValidationError
+from agentos.state.run_state import RunState
+
+GRAPH_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def graph_problem(ref: str, exc: GraphValidationError) -> CliError:
+    """The usage error for a graph that fails validation, listing every problem."""
+    problems = "; ".join(p.message if p.where == ref else str(p) for p in exc.problems)
+    return usage(f"graph {ref!r} is invalid: {problems}", "fix the graph and retry")
+
+
+def resolve_graph(ref: str, catalog: Catalog) -> GraphSpec:
+    """A graph from a .yaml/.yml/.json file or a catalog name."""
+    path = Path(ref)
+    try:
+        if path.suffix.lower() in GRAPH_SUFFIXES or path.is_file():
+            return load_graph(path)
+        return catalog.resolved(ref)
+    except GraphValidationError as exc:
+        raise graph_problem(ref, exc) from exc
+    except KeyError:
+        known = ", ".join(sorted(catalog.graphs)) or "none"
+        raise usage(
+            f"unknown graph {ref!r}",
+            f"pass a .yaml/.yml/.json file or a registered name: {known}",
+        ) from None
+
+
+async def execute(
+    settings: Settings, ref: str, inputs: dict[str, Any], quiet: bool, tracker: Tracker
+) -> tuple[RunState, Path]:
+    """Validate the graph, start the run, show its progress, return its final state."""
+    store = open_store(settings, must_exist=False)
+    catalog = Catalog(settings.data, agents())
+    spec = resolve_graph(ref, catalog)
+    console = error_console() if quiet else out_console()
+    try:
+        async with supervisor(
+            spec, store, catalog, policies=catalog.policies, profiles=catalog.profiles
+        ) as sup:
+            run_id = await _start(sup, spec, inputs, console, tracker)
+            return await follow(sup, run_id, console), store.log_path(run_id)
+    except GraphValidationError as exc:
+        raise graph_problem(ref, exc) from exc
+
+
+async def _start(
+    sup: Supervisor, spec: GraphSpec, inputs: dict[str, Any], console: Console, tracker: Tracker
+) -> str:
+    try:
+        run_id = await sup.start_run(inputs)
+    except (ValueError, FileNotFoundError) as exc:
+        raise usage(f"cannot start {spec.name}: {exc}", "check the run's --input") from exc
+    tracker.run_id = run_id
+    console.print(f"run [bold]{run_id}[/] of {spec.name} started")
+    return run_id
+
+
+@click.command("run")
+@click.argument("graph")
+@click.option(
+    "--input",
+    "-i",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A run input; the value is parsed as JSON when it parses, else kept as a string.",
+)
+@click.option(
+    "--inputs-json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="A JSON object of run inputs (each --input overrides its keys).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the final RunState as JSON.")
+def run_command(
+    graph: str, pairs: tuple[str, ...], inputs_json: Path | None, as_json: bool
+) -> None:
+    """Run GRAPH (a .yaml/.yml/.json file or a catalog name) to its end.
+
+    Shows one line per node start and end, then the summary. Exits 0 when the run
+    succeeds, 1 when it fails.
+    """
+    settings = current()
+    inputs = parse_inputs(pairs, inputs_json)
+    tracker = Tracker()
+    try:
+        state, log_path = asyncio.run(execute(settings, graph, inputs, as_json, tracker))
+    except KeyboardInterrupt:
+        raise tracker.interrupted() from None
+    report(state, log_path, as_json)

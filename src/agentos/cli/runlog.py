@@ -1,0 +1,71 @@
+"""Opening the data dir's store and reading one run's log, with CLI errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from agentos.cli.errors import usage
+from agentos.cli.settings import Settings
+from agentos.events.model import Envelope
+from agentos.eventstore.base import UnknownRunError
+from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.state.fold import fold
+from agentos.state.run_state import RunState
+
+
+def open_store(settings: Settings, *, must_exist: bool = True) -> JsonlEventStore:
+    """The JSONL store of the data dir (which must exist, unless the command writes)."""
+    root = settings.require_data() if must_exist else settings.data
+    return JsonlEventStore(root)
+
+
+@asynccontextmanager
+async def reading(settings: Settings) -> AsyncIterator[JsonlEventStore]:
+    """The store of an existing data dir, closed on exit."""
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def check_run_id(store: JsonlEventStore, run_id: str) -> Path:
+    """The run's log path; a usage error for a bad or unknown run id."""
+    try:
+        path = store.log_path(run_id)
+    except ValueError:
+        path = None
+    if path is None or not path.is_file():
+        raise usage(f"unknown run {run_id!r} in {store.root}/", "list runs with: agentos runs")
+    return path
+
+
+async def read_run(store: JsonlEventStore, run_id: str) -> list[Envelope]:
+    """Every committed event of the run."""
+    check_run_id(store, run_id)
+    try:
+        return await store.read_all(run_id)
+    except UnknownRunError:
+        raise usage(
+            f"unknown run {run_id!r} in {store.root}/", "list runs with: agentos runs"
+        ) from None
+
+
+async def load_run(store: JsonlEventStore, run_id: str) -> tuple[list[Envelope], RunState]:
+    """The run's events and their fold."""
+    events = await read_run(store, run_id)
+    return events, fold(events)
+
+
+def parse_step(text: str) -> int | str:
+    """A step given on the command line: all digits is a seq, anything else a node."""
+    return int(text) if text.isdigit() else text
+
+
+def check_node(state: RunState, node: str) -> None:
+    """A usage error unless the run's graph has `node`."""
+    if node not in state.nodes:
+        known = ", ".join(state.nodes) or "none"
+        raise usage(f"run {state.run_id} has no node {node!r}", f"its nodes: {known}")

@@ -1,0 +1,121 @@
+"""`agentos runs`: the runs of the data dir, newest first, folded from their logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from agentos.cli.console import out_console
+from agentos.cli.errors import one_line
+from agentos.cli.render import seconds, status_text
+from agentos.cli.runlog import reading
+from agentos.cli.settings import Settings, current
+from agentos.events.model import ReplayedFrom
+from agentos.eventstore.base import StoreError
+from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.state.fold import fold
+
+STATUSES = ("pending", "running", "succeeded", "failed", "cancelled", "corrupt")
+
+
+@dataclass
+class RunRow:
+    """One run as listed."""
+
+    run_id: str
+    graph: str
+    status: str
+    events: int
+    started: str | None
+    duration_s: float | None
+    error: str | None
+    sort_key: float
+
+
+async def _row(store: JsonlEventStore, run_id: str) -> RunRow:
+    path = store.log_path(run_id)
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    try:
+        events = await store.read_all(run_id)
+        state = fold(events)
+    except (StoreError, ValueError) as exc:
+        return RunRow(run_id, "?", "corrupt", 0, None, None, one_line(str(exc)), mtime)
+    # a replay starts at its fork marker, not at the copied events of its source
+    forked = [e.ts for e in events if isinstance(e, ReplayedFrom)]
+    when = forked[-1] if forked else state.started_at or state.created_at
+    end = state.ended_at or state.updated_at
+    return RunRow(
+        run_id=run_id,
+        graph=state.graph or "?",
+        status=state.status,
+        events=state.last_seq,
+        started=when.isoformat() if when else None,
+        duration_s=(end - when).total_seconds() if when and end else None,
+        error=state.error,
+        sort_key=when.timestamp() if when else mtime,
+    )
+
+
+async def list_rows(settings: Settings) -> tuple[str, list[RunRow]]:
+    """The data dir and its runs, newest first; unreadable logs listed as corrupt."""
+    async with reading(settings) as store:
+        rows = [await _row(store, run_id) for run_id in await store.list_runs()]
+    rows.sort(key=lambda r: (r.sort_key, r.run_id), reverse=True)
+    return str(store.root), rows
+
+
+def _started(text: str | None) -> str:
+    if text is None:
+        return "-"
+    return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(rows: list[RunRow]) -> Table:
+    table = Table()
+    for name in ("run", "graph", "status", "events", "started (UTC)", "duration", "error"):
+        table.add_column(name, justify="right" if name == "events" else "left")
+    for r in rows:
+        error = escape(r.error[:100]) if r.error else ""
+        table.add_row(
+            r.run_id,
+            escape(r.graph),
+            status_text(r.status),
+            str(r.events),
+            _started(r.started),
+            seconds(r.duration_s),
+            error,
+        )
+    return table
+
+
+@click.command("runs")
+@click.option("--status", type=click.Choice(STATUSES), help="Only runs with this status.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON array.")
+def runs_command(status: str | None, as_json: bool) -> None:
+    """List the runs in the data dir, newest first.
+
+    Each log is folded: id, graph, status, events, start time, duration. A log that
+    cannot be read is listed with status "corrupt" and its error.
+    """
+    root, rows = asyncio.run(list_rows(current()))
+    if status is not None:
+        rows = [r for r in rows if r.status == status]
+    if as_json:
+        docs: list[dict[str, Any]] = [asdict(r) for r in rows]
+        for doc in docs:
+            doc.pop("sort_key")
+        click.echo(json.dumps(docs, indent=2))
+        return
+    console = out_console()
+    if not rows:
+        which = f" with status {status}" if status else ""
+        console.print(f"no runs{which} in {escape(root)}")
+        return
+    console.print(_table(rows))

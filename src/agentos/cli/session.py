@@ -1,0 +1,100 @@
+"""A supervisor for one CLI command: started on the command's loop, always stopped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+
+from agentos.actors.supervisor import Supervisor
+from agentos.agents.registry import AgentRegistry
+from agentos.cli.console import out_console
+from agentos.cli.errors import CliError, Interrupted, failure
+from agentos.cli.progress import Progress
+from agentos.cli.render import print_summary
+from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.graphs.catalog import Catalog
+from agentos.graphs.spec import GraphSpec
+from agentos.graphs.validate import GraphValidationError
+from agentos.state.run_state import RunState
+
+
+def agents() -> AgentRegistry:
+    """The demo registry; other agents resolve by import path (package.module:callable)."""
+    from agentos.demo import registry
+
+    return registry
+
+
+@asynccontextmanager
+async def supervisor(
+    spec: GraphSpec, store: JsonlEventStore, catalog: Catalog, **kw: Any
+) -> AsyncIterator[Supervisor]:
+    """A supervisor of `spec` on `store`; stopped, and the store closed, on exit."""
+    try:
+        sup = Supervisor.start(spec, store, agents=agents(), pool=catalog.pool, **kw)
+        try:
+            yield sup
+        finally:
+            await sup.stop()
+    finally:
+        await store.close()
+
+
+async def follow(sup: Supervisor, run_id: str, console: Console, after_seq: int = 0) -> RunState:
+    """Show the run's progress after `after_seq` until it ends; returns its final state."""
+    progress = Progress(console)
+    async for event in sup.events(run_id, after_seq):
+        progress.show(event)
+    return await sup.wait(run_id)
+
+
+class Tracker:
+    """Remembers the run a command works on, to name it if the user interrupts."""
+
+    def __init__(self) -> None:
+        self.run_id: str | None = None
+
+    def interrupted(self) -> CliError:
+        """The error for Ctrl-C: the run stays in its log, ready to resume."""
+        if self.run_id is None:
+            return Interrupted("interrupted")
+        return Interrupted(
+            f"interrupted: run {self.run_id} is kept in its log",
+            f"continue it with: agentos resume {self.run_id}",
+        )
+
+
+def run_spec(state: RunState) -> GraphSpec:
+    """The graph of a run, from the spec recorded in its run_created event."""
+    try:
+        return GraphSpec.model_validate(state.spec)
+    except ValidationError as exc:
+        raise failure(
+            f"run {state.run_id or '?'} has no usable graph spec in its log: "
+            f"{exc.error_count()} problem(s)",
+            "was it created by this version of agentos?",
+        ) from None
+
+
+def start_problem(run_id: str, exc: GraphValidationError) -> CliError:
+    """The error for a recorded graph that cannot run here (e.g. an agent is missing)."""
+    problems = "; ".join(str(p) for p in exc.problems)
+    return failure(
+        f"the graph of run {run_id} cannot run here: {problems}",
+        "make its agents importable",
+    )
+
+
+def report(state: RunState, log_path: Path, as_json: bool) -> None:
+    """Print the final state (summary or JSON) and exit 0 if it succeeded, else 1."""
+    if as_json:
+        click.echo(state.model_dump_json(indent=2))
+    else:
+        print_summary(out_console(), state, log_path)
+    click.get_current_context().exit(0 if state.status == "succeeded" else 1)
