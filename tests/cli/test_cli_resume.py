@@ -51,3 +51,14 @@ def test_resume_unknown_run_writes_nothing(invoke: Invoke, done_run: str, data: 
     result = invoke("resume", "nope")
     assert result.exit_code == 2 and "unknown run 'nope'" in result.stderr
     assert run_ids(data) == [done_run] and not (data / "nope").exists()
+
+
+def test_runs_lists_an_interrupted_run_until_it_is_resumed(
+    invoke: Invoke, done_run: str, data: Path
+) -> None:
+    run_id = _interrupted_copy(data, done_run, 8)
+    rows = {r["run_id"]: r for r in json.loads(invoke("runs", "--json").stdout)}
+    assert rows[run_id]["status"] == "interrupted"
+    assert invoke("resume", run_id).exit_code == 0
+    rows = {r["run_id"]: r for r in json.loads(invoke("runs", "--json").stdout)}
+    assert rows[run_id]["status"] == "succeeded"

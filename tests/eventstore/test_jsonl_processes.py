@@ -164,3 +164,19 @@ async def test_lock_released_by_release_or_close(tmp_path: Path, how: str) -> No
         assert await first.append("r1", make_batch("r1", 3, 1), expected_seq=2) == 3
         await first.close()
     assert _check_log(tmp_path / "r1" / "events.jsonl", "r1") == 3 - (how == "close")
+
+
+async def test_has_writer_sees_a_live_writer_and_its_absence(tmp_path: Path) -> None:
+    from agentos.events import RunStarted, utcnow
+
+    writer = JsonlEventStore(tmp_path, durable=False)
+    reader = JsonlEventStore(tmp_path, durable=False)
+    try:
+        await writer.append("r1", [RunStarted(seq=1, run_id="r1", ts=utcnow())], 0)
+        assert await reader.has_writer("r1")
+        await writer.release("r1")
+        assert not await reader.has_writer("r1")
+        assert not await reader.has_writer("never-written")
+    finally:
+        await writer.close()
+        await reader.close()

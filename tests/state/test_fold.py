@@ -197,3 +197,13 @@ def test_state_hash_sees_content() -> None:
     assert state_hash(fold(build_run(review_output="needs work"))) != base
     assert state_hash(fold(build_run()[:-1])) != base  # running, not succeeded
     assert len(base) == 64
+
+
+def test_fold_refuses_seq_zero_and_negative() -> None:
+    from agentos.events import RunCreated, utcnow
+    from agentos.state import UnknownStepError, fold
+
+    events = [RunCreated(seq=1, run_id="r", ts=utcnow(), data={"graph": "g", "spec": {}})]
+    for bad in (0, -1, 2):
+        with pytest.raises(UnknownStepError):
+            fold(events, upto=bad)

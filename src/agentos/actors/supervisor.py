@@ -33,7 +33,7 @@ from agentos.actors.supervisor_actor import Listener, SupervisorActor
 from agentos.agents.registry import AgentRegistry, default_registry
 from agentos.context.profile import ContextProfile
 from agentos.events.model import Envelope
-from agentos.eventstore.base import EventStore
+from agentos.eventstore.base import EventStore, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.graphs.load import load_graph
 from agentos.graphs.policy import Budget, Policy
@@ -181,6 +181,8 @@ class Supervisor:
 
     async def resume(self, run_id: str) -> str:
         """Carry on an interrupted run from its log; what succeeded is not run again."""
+        if not await self.store.exists(safe_name(run_id, "run id")):
+            raise UnknownRunError(f"unknown run {run_id!r}")
         await self.store.prepare(run_id)  # takes the write lock: no other writer from here
         events = await self.store.read_all(run_id)
         state = fold(events)

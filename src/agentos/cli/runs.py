@@ -17,12 +17,11 @@ from agentos.cli.errors import one_line
 from agentos.cli.render import seconds, status_text
 from agentos.cli.runlog import reading
 from agentos.cli.settings import Settings, current
-from agentos.events.model import ReplayedFrom
 from agentos.eventstore.base import StoreError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.state.fold import fold
 
-STATUSES = ("pending", "running", "succeeded", "failed", "cancelled", "corrupt")
+STATUSES = ("pending", "running", "interrupted", "succeeded", "failed", "cancelled", "corrupt")
 
 
 @dataclass
@@ -47,14 +46,15 @@ async def _row(store: JsonlEventStore, run_id: str) -> RunRow:
         state = fold(events)
     except (StoreError, ValueError) as exc:
         return RunRow(run_id, "?", "corrupt", 0, None, None, one_line(str(exc)), mtime)
-    # a replay starts at its fork marker, not at the copied events of its source
-    forked = [e.ts for e in events if isinstance(e, ReplayedFrom)]
-    when = forked[-1] if forked else state.started_at or state.created_at
+    when = state.started_at or state.created_at
     end = state.ended_at or state.updated_at
+    status: str = state.status
+    if not state.finished and not await store.has_writer(run_id):
+        status = "interrupted"  # no process writes it: `agentos resume` carries it on
     return RunRow(
         run_id=run_id,
         graph=state.graph or "?",
-        status=state.status,
+        status=status,
         events=state.last_seq,
         started=when.isoformat() if when else None,
         duration_s=(end - when).total_seconds() if when and end else None,

@@ -151,6 +151,11 @@ class EventStore(ABC):
     async def get_artifact(self, run_id: str, name: str) -> Any:
         """The JSON document stored under `name`; ArtifactNotFoundError when there is none."""
 
+    async def has_writer(self, run_id: str) -> bool:
+        """Whether some process may be writing the run now (False: an unfinished run
+        whose writer is gone was interrupted and can be resumed)."""
+        return True
+
     async def release(self, run_id: str) -> None:  # noqa: B027
         """Give up this store's write access to the run (other writers may then take it)."""
 

@@ -18,7 +18,7 @@ from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
 from agentos.eventstore._framing import BadLineError, frame, scan
-from agentos.eventstore._lock import RunLock
+from agentos.eventstore._lock import RunLock, is_held
 from agentos.eventstore._reader import read_log
 from agentos.eventstore._writer import FileOps, GroupWriter, LogFile
 from agentos.eventstore.base import (
@@ -176,6 +176,11 @@ class JsonlEventStore(EventStore):
         )
         self.recovered.append(message)
         log.warning(message)
+
+    async def has_writer(self, run_id: str) -> bool:
+        if run_id in self._logs:
+            return True
+        return await asyncio.to_thread(is_held, self.run_dir(run_id) / ".lock")
 
     async def release(self, run_id: str) -> None:
         with self._open_lock:

@@ -152,11 +152,13 @@ def _run_cancelled(state: RunState, e: ev.RunCancelled) -> None:
 
 
 def _replayed_from(state: RunState, e: ev.ReplayedFrom) -> None:
+    # the fork is a new run: it was created and started now, whatever it copied
     state.run_id = e.run_id
+    state.created_at = e.ts
+    state.started_at = e.ts
     state.replayed_from = ReplayOrigin(
         source_run=e.data.source_run, from_step=e.data.from_step, from_seq=e.data.from_seq
     )
-    state.status = "pending"
     state.ended_at = None
     state.error = None
 
@@ -219,7 +221,7 @@ def fold(events: Iterable[ev.Envelope], upto: int | str | None = None) -> RunSta
         evolve(state, event)
     if isinstance(upto, str):
         raise UnknownStepError(f"run {state.run_id or '?'} never started step {upto!r}")
-    if isinstance(upto, int) and upto > state.last_seq:
+    if isinstance(upto, int) and not 1 <= upto <= state.last_seq:
         raise UnknownStepError(
             f"run {state.run_id or '?'} has no seq {upto} (last is {state.last_seq})"
         )

@@ -18,6 +18,6 @@ async def load_state(store: EventStore, run_id: str, upto: int | str | None = No
         evolve(state, event)
     if isinstance(upto, str):
         raise UnknownStepError(f"run {run_id} never started step {upto!r}")
-    if isinstance(upto, int) and (upto < 0 or upto > state.last_seq):
+    if isinstance(upto, int) and not 1 <= upto <= state.last_seq:
         raise UnknownStepError(f"run {run_id} has no seq {upto} (last is {state.last_seq})")
     return state

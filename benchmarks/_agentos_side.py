@@ -1,0 +1,121 @@
+"""AgentOS side of the comparison: the same 8-node graph with no-op coroutine agents."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from agentos.actors import NodeContext, Supervisor
+from agentos.agents import AgentRegistry
+from agentos.eventstore import EventStore, InMemoryEventStore, JsonlEventStore
+from agentos.eventstore._writer import FileOps
+
+NODES = ("planner", "py_fixer", "fe_fixer", "test_writer", "aggregator", "tester", "security")
+VARIANTS = ("JSONL durable (fsync)", "JSONL no fsync", "in memory")
+
+
+async def step(ctx: NodeContext) -> dict[str, Any]:
+    """A no-op node."""
+    return {"ok": True}
+
+
+async def join(ctx: NodeContext) -> dict[str, Any]:
+    """The join: reads the three parallel results from `ctx.upstream`."""
+    return {"merged": len(ctx.upstream)}
+
+
+async def sleepy(ctx: NodeContext) -> dict[str, Any]:
+    """A node that waits 10 ms, as an I/O-bound agent would."""
+    await asyncio.sleep(0.01)
+    return {"ok": True}
+
+
+def registry() -> AgentRegistry:
+    """The benchmark agents."""
+    reg = AgentRegistry()
+    reg.register("step", step)
+    reg.register("join", join)
+    reg.register("sleepy", sleepy)
+    return reg
+
+
+def graph(agent: str = "step") -> dict[str, Any]:
+    """planner → 3 in parallel → aggregator (join) → tester → security → release."""
+    after = {
+        "py_fixer": ["planner"],
+        "fe_fixer": ["planner"],
+        "test_writer": ["planner"],
+        "aggregator": ["py_fixer", "fe_fixer", "test_writer"],
+        "tester": ["aggregator"],
+        "security": ["tester"],
+        "release": ["security"],
+    }
+    names = [*NODES, "release"]
+    join_agent = "join" if agent == "step" else agent
+    return {
+        "name": "bench8",
+        "nodes": [
+            {
+                "name": n,
+                "agent": join_agent if n == "aggregator" else agent,
+                "after": after.get(n, []),
+            }
+            for n in names
+        ],
+    }
+
+
+class FsyncCounter:
+    """Counts the store's fdatasync calls."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fd: int) -> None:
+        self.count += 1
+        os.fdatasync(fd)
+
+
+def store(variant: str, root: Path, counter: FsyncCounter | None = None) -> EventStore:
+    """A fresh store of the variant under `root`."""
+    if variant == VARIANTS[0]:
+        ops = FileOps(fsync=counter) if counter is not None else None
+        return JsonlEventStore(root, durable=True, ops=ops)
+    if variant == VARIANTS[1]:
+        return JsonlEventStore(root, durable=False)
+    return InMemoryEventStore()
+
+
+async def run_round(
+    variant: str,
+    root: Path,
+    runs: int,
+    parallel: bool,
+    agent: str = "step",
+    counter: FsyncCounter | None = None,
+) -> tuple[float, float]:
+    """Wall seconds of `runs` runs on a fresh store and Supervisor; events in one run's log."""
+    st = store(variant, root, counter)
+    sup = Supervisor.start(graph(agent), st, agents=registry())
+    try:
+
+        async def one(i: int) -> str:
+            run_id = await sup.start_run({"task": i})
+            state = await sup.wait(run_id)
+            assert state.status == "succeeded", state.status
+            return run_id
+
+        t0 = time.perf_counter()
+        if parallel:
+            ids = await asyncio.gather(*(one(i) for i in range(runs)))
+        else:
+            ids = [await one(i) for i in range(runs)]
+        wall = time.perf_counter() - t0
+        events = len(await st.read_all(ids[0]))
+    finally:
+        await sup.stop()
+        await st.close()
+    return wall, float(events)

@@ -1,0 +1,357 @@
+"""AgentOS against LangGraph on the same 8-node graph of no-op nodes, in one process.
+
+Run: `.venv/bin/python benchmarks/compare_langgraph.py [--quick] [--json] [--dir DIR]`
+(needs the `bench` extra: `.venv/bin/pip install -e '.[bench]'`).
+
+Graph: planner → (py_fixer, fe_fixer, test_writer in parallel) → aggregator → tester →
+security → release; every node is an `async def` returning a small dict. Scenarios: runs
+one after another, and 100 runs in flight at once. AgentOS runs on the durable JSONL
+store (fsync), JSONL without fsync and the in-memory store; LangGraph with no
+checkpointer, InMemorySaver and AsyncSqliteSaver on a file. The systems alternate over
+rounds; each round gets a fresh data dir (and a fresh Supervisor or compiled graph), and
+the table shows medians over rounds. Also: how close a durable run gets to its fsync
+floor, and the fold (replay) of a 100,000-event log against parsing its lines with orjson.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import _agentos_side as aos
+import _langgraph_side as lg
+import orjson
+from _table import describe, machine, markdown
+
+from agentos.events import Envelope, NodeStarted, NodeSucceeded, RunCreated
+from agentos.events.model import NodeSucceededData, RunCreatedData
+from agentos.eventstore import JsonlEventStore
+from agentos.state import load_state
+
+NODES = 8
+SEQ, PAR = "one at a time", "100 in flight"
+PAIRS = [  # (AgentOS variant, LangGraph variant)
+    (aos.VARIANTS[0], lg.VARIANTS[2]),
+    (aos.VARIANTS[0], lg.VARIANTS[0]),
+    (aos.VARIANTS[1], lg.VARIANTS[1]),
+    (aos.VARIANTS[2], lg.VARIANTS[0]),
+]
+TARGETS = [  # (scenario, AgentOS variant, LangGraph variant, minimum ratio)
+    (PAR, aos.VARIANTS[0], lg.VARIANTS[2], 10.0),
+    (PAR, aos.VARIANTS[0], lg.VARIANTS[0], 3.0),
+    (SEQ, aos.VARIANTS[0], lg.VARIANTS[2], 2.0),
+]
+
+
+@dataclass
+class Series:
+    """The rounds of one system and store in one scenario."""
+
+    system: str
+    variant: str
+    runs: int
+    walls: list[float] = field(default_factory=list)
+    written: float = 0.0  # events (AgentOS) or checkpoints (LangGraph) per run
+    fsyncs: int = 0
+
+    @property
+    def wall(self) -> float:
+        """Median wall seconds of a round."""
+        return statistics.median(self.walls)
+
+    @property
+    def runs_per_s(self) -> float:
+        """Median runs per second."""
+        return self.runs / self.wall
+
+    @property
+    def us_per_node(self) -> float:
+        """Orchestration microseconds per node (the nodes do nothing)."""
+        return self.wall / (self.runs * NODES) * 1e6
+
+
+def _tmp(base: Path) -> Path:
+    return Path(tempfile.mkdtemp(prefix="round-", dir=base))
+
+
+async def scenario(
+    name: str, runs: int, rounds: int, base: Path, fsyncs: list[float]
+) -> tuple[dict[str, Series], float]:
+    """Alternate the systems over `rounds`; returns the series and fsyncs per durable run.
+
+    One at a time, the cost of a single fsync is sampled before each durable round into
+    `fsyncs` (the disk is shared: its latency drifts with other processes' writes).
+    """
+    parallel = name == PAR
+    series: dict[str, Series] = {}
+    counter = aos.FsyncCounter()
+    for v in aos.VARIANTS:
+        series[v] = Series("AgentOS", v, runs)
+    for v in lg.VARIANTS:
+        series[v] = Series("LangGraph", v, runs)
+    for r in range(rounds):
+        pairs = list(zip(aos.VARIANTS, lg.VARIANTS, strict=True))
+        for a, b in pairs if r % 2 == 0 else pairs[::-1]:
+            order = [("AgentOS", a), ("LangGraph", b)]
+            for system, v in order if r % 2 == 0 else order[::-1]:
+                gc.collect()
+                tmp = _tmp(base)
+                if system == "AgentOS":
+                    c = counter if v == aos.VARIANTS[0] else None
+                    if c is not None and not parallel:
+                        fsyncs.append(fsync_cost(tmp, max(40, 200 // rounds)))  # next to the runs
+                    wall, written = await aos.run_round(v, tmp, runs, parallel, counter=c)
+                else:
+                    wall, written = await lg.run_round(v, tmp, runs, parallel)
+                shutil.rmtree(tmp, ignore_errors=True)
+                series[v].walls.append(wall)
+                series[v].written = written
+    series[aos.VARIANTS[0]].fsyncs = counter.count
+    return series, counter.count / (runs * rounds)
+
+
+async def warm_up(base: Path) -> None:
+    """A few runs of every variant, so that imports and first-call costs are paid."""
+    for v in aos.VARIANTS:
+        await aos.run_round(v, _tmp(base), 3, False)
+    for v in lg.VARIANTS:
+        await lg.run_round(v, _tmp(base), 3, False)
+
+
+def fsync_cost(base: Path, n: int) -> float:
+    """Seconds per small append + fdatasync on this disk (median of `n`)."""
+    path = base / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            os.write(fd, b'{"seq":1,"type":"node_started","node":"planner"}\n')
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(times)
+
+
+# fold
+
+
+def _events(run_id: str, first: int, n: int) -> list[Envelope]:
+    """`n` events from seq `first`: the store benchmark's mix if present, else our own."""
+    try:
+        from store_bench import make_events  # type: ignore[import-not-found]
+
+        return list(make_events(run_id, first, n))
+    except ImportError:
+        pass
+    ts = datetime(2025, 1, 1, tzinfo=UTC)
+    out: list[Envelope] = []
+    for seq in range(first, first + n):
+        node = f"n{seq % 8}"
+        if seq == 1:
+            data = RunCreatedData(graph="bench", spec={"nodes": []}, inputs={"task": 1})
+            out.append(RunCreated(seq=seq, run_id=run_id, ts=ts, data=data))
+        elif seq % 2:
+            out.append(NodeStarted(seq=seq, run_id=run_id, ts=ts, node=node, attempt=1))
+        else:
+            result = NodeSucceededData(output={"summary": "done", "n": seq}, duration_ms=9)
+            out.append(NodeSucceeded(seq=seq, run_id=run_id, ts=ts, node=node, data=result))
+    return out
+
+
+async def bench_fold(base: Path, total: int, repeat: int) -> dict[str, float]:
+    """load_state of a `total`-event log vs orjson.loads of each of its lines."""
+    root = base / "fold"
+    store = JsonlEventStore(root, durable=False)
+    last = 0
+    while last < total:
+        size = min(1000, total - last)
+        last = await store.append("fold", _events("fold", last + 1, size), expected_seq=last)
+    path = store.log_path("fold")
+    await store.close()
+
+    async def fold_once() -> None:
+        s = JsonlEventStore(root, durable=False)
+        state = await load_state(s, "fold")
+        await s.close()
+        assert state.last_seq == total
+
+    def parse() -> None:
+        with open(path, "rb") as f:
+            for line in f:
+                orjson.loads(line)
+
+    fold_s = min([await _atimed(fold_once) for _ in range(repeat)])
+    raw_s = min(_timed(parse) for _ in range(repeat))
+    shutil.rmtree(root, ignore_errors=True)
+    return {
+        "events": total,
+        "fold_events_per_s": total / fold_s,
+        "orjson_events_per_s": total / raw_s,
+        "ratio": raw_s / fold_s,
+    }
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+async def _atimed(fn: Callable[[], Awaitable[object]]) -> float:
+    t0 = time.perf_counter()
+    await fn()
+    return time.perf_counter() - t0
+
+
+# output
+
+
+def report(results: dict[str, Any]) -> str:
+    """The results as markdown."""
+    out = [f"Machine: {describe(results['machine'])}. Command: `{results['command']}`.", ""]
+    headers = ["scenario", "system", "store / checkpointer", "runs/s", "µs per node"]
+    rows: list[list[object]] = []
+    for name, sc in results["scenarios"].items():
+        for s in sc["series"]:
+            what = f"{s['written']:.0f} {'events' if s['system'] == 'AgentOS' else 'ckpts'}"
+            rows.append([name, s["system"], s["variant"], s["runs_per_s"], s["us_per_node"], what])
+    out += [markdown([*headers, "written per run"], rows), ""]
+    rows = []
+    for name, sc in results["scenarios"].items():
+        for p in sc["pairs"]:
+            rows.append([name, p["agentos"], p["langgraph"], f"{p['ratio']:.2f}x"])
+    out += [markdown(["scenario", "AgentOS", "LangGraph", "AgentOS / LangGraph"], rows), ""]
+    rows = []
+    for t in results["targets"]:
+        verdict = "PASS" if t["ok"] else "FAIL"
+        rows.append(
+            [
+                t["scenario"],
+                f"{t['agentos']} vs {t['langgraph']}",
+                f"≥ {t['min']:.0f}x",
+                f"{t['ratio']:.2f}x",
+                verdict,
+            ]
+        )
+    out += [markdown(["scenario", "pairing", "target", "measured", "verdict"], rows), ""]
+    f = results["fsync_floor"]
+    out += [
+        f"fsync floor, one at a time, durable JSONL: {f['fsyncs_per_run']:.1f} fsyncs per run x "
+        f"{f['fsync_us']:.0f} µs per append + fdatasync = {f['floor_ms']:.2f} ms floor; "
+        f"a run takes {f['run_ms']:.2f} ms = {f['times_floor']:.2f}x the floor.",
+        "",
+    ]
+    r = results["fold"]
+    out.append(
+        f"Replay (load_state) of a {r['events']:,}-event log: {r['fold_events_per_s']:,.0f} "
+        f"events/s; orjson.loads per line: {r['orjson_events_per_s']:,.0f} lines/s "
+        f"({r['ratio']:.0%})."
+    )
+    return "\n".join(out)
+
+
+async def bench(quick: bool, base: Path) -> dict[str, Any]:
+    """Every measurement, as a JSON-able dict."""
+    rounds = 2 if quick else 5
+    seq_runs = 30 if quick else 200
+    await warm_up(base)
+    results: dict[str, Any] = {"scenarios": {}, "rounds": rounds}
+    fsyncs_seq = 0.0
+    probes: list[float] = []
+    for name, runs in ((SEQ, seq_runs), (PAR, 100)):
+        series, fsyncs = await scenario(name, runs, rounds, base, probes)
+        if name == SEQ:
+            fsyncs_seq = fsyncs
+        pairs = [
+            {"agentos": a, "langgraph": b, "ratio": series[a].runs_per_s / series[b].runs_per_s}
+            for a, b in PAIRS
+        ]
+        results["scenarios"][name] = {
+            "runs_per_round": runs,
+            "series": [
+                {
+                    "system": s.system,
+                    "variant": s.variant,
+                    "walls": s.walls,
+                    "runs_per_s": s.runs_per_s,
+                    "us_per_node": s.us_per_node,
+                    "written": s.written,
+                }
+                for s in series.values()
+            ],
+            "pairs": pairs,
+            "fsyncs_per_run": fsyncs if fsyncs else None,
+        }
+        results["scenarios"][name]["_series"] = series
+    targets = []
+    for name, a, b, minimum in TARGETS:
+        series = results["scenarios"][name]["_series"]
+        ratio = series[a].runs_per_s / series[b].runs_per_s
+        targets.append(
+            {
+                "scenario": name,
+                "agentos": a,
+                "langgraph": b,
+                "min": minimum,
+                "ratio": ratio,
+                "ok": ratio >= minimum,
+            }
+        )
+    results["targets"] = targets
+    cost = statistics.median(probes)
+    run_s = results["scenarios"][SEQ]["_series"][aos.VARIANTS[0]].wall / seq_runs
+    floor = fsyncs_seq * cost
+    results["fsync_floor"] = {
+        "fsyncs_per_run": fsyncs_seq,
+        "fsync_us": cost * 1e6,
+        "fsync_probes_us": [p * 1e6 for p in probes],
+        "floor_ms": floor * 1e3,
+        "run_ms": run_s * 1e3,
+        "times_floor": run_s / floor if floor else None,
+    }
+    results["fold"] = await bench_fold(base, 100_000, 1 if quick else 3)
+    for sc in results["scenarios"].values():
+        del sc["_series"]
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds, fewer runs (< 1 min)")
+    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
+    parser.add_argument("--dir", help="where to put the data dirs (default: a temp dir)")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="agentos-vs-langgraph-", dir=args.dir))
+    try:
+        results = asyncio.run(bench(args.quick, base))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    results["machine"] = machine()
+    results["command"] = "python benchmarks/compare_langgraph.py" + (
+        " --quick" if args.quick else ""
+    )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(report(results))
+    return 0 if all(t["ok"] for t in results["targets"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
