@@ -145,8 +145,6 @@ class JsonlEventStore(EventStore):
                 found = scan(data)
             except BadLineError as exc:
                 raise CorruptLogError(f"{path}: {exc}; the log is corrupt before its end") from None
-            if found.tail:
-                self._cut_tail(path, fd, found.good_end, found.tail)
             last = 0
             if found.last_line is not None:
                 try:
@@ -154,6 +152,8 @@ class JsonlEventStore(EventStore):
                 except EventDecodeError as exc:
                     lineno = data.count(b"\n", 0, found.good_end)
                     raise CorruptLogError(f"{path}: line {lineno}: {exc}") from None
+            if found.tail:  # only once the log is known good: a refused log stays as it was
+                self._cut_tail(path, fd, found.good_end, found.tail)
             if new_dir and self.durable:
                 _fsync_dir(path.parent)
                 _fsync_dir(path.parent.parent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -15,7 +16,12 @@ FINISHED_NODE = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 FINISHED_RUN = frozenset({"succeeded", "failed", "cancelled"})
 
 
-class Usage(BaseModel):
+# the per-node records are plain dataclasses: `evolve` sets their fields on every event,
+# and pydantic still validates and serializes them as fields of RunState
+
+
+@dataclass(slots=True)
+class Usage:
     """Model usage: calls, tokens in and out, cost."""
 
     calls: int = 0
@@ -24,7 +30,8 @@ class Usage(BaseModel):
     cost: float = 0.0
 
 
-class NodeState(BaseModel):
+@dataclass(slots=True)
+class NodeState:
     """One node of a run."""
 
     status: NodeStatus = "pending"
@@ -38,7 +45,7 @@ class NodeState(BaseModel):
     skip_reason: str | None = None
     manifest: dict[str, Any] | None = None
     model: dict[str, Any] | None = None
-    usage: Usage = Field(default_factory=Usage)
+    usage: Usage = field(default_factory=Usage)
     duration_ms: float = 0.0
 
 
@@ -50,7 +57,8 @@ class ReplayOrigin(BaseModel):
     from_seq: int
 
 
-class WorkspaceFile(BaseModel):
+@dataclass(slots=True)
+class WorkspaceFile:
     """A workspace file written by the run: its hash and size, and the seq that wrote it."""
 
     sha256: str | None
