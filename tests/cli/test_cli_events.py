@@ -22,7 +22,7 @@ def test_timeline_has_key_facts(invoke: Invoke, done_run: str) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["seq", "time"]
-    assert len(lines) == 1 + 15
+    assert len(lines) == 1 + 11
     assert "run_created" in lines[1] and "graph small (4 nodes)" in lines[1] and "x=1" in lines[1]
     succeeded = [line for line in lines if "node_succeeded" in line]
     assert len(succeeded) == 4 and all("output: node, inputs" in s for s in succeeded)
@@ -34,7 +34,7 @@ def test_json_lines_are_the_stored_events(invoke: Invoke, done_run: str, data: P
     assert result.exit_code == 0, result.output
     docs = [json.loads(line) for line in result.stdout.splitlines()]
     stored = _log_lines(data, done_run)
-    assert len(docs) == len(stored) == 15
+    assert len(docs) == len(stored) == 11
     for doc, raw in zip(docs, stored, strict=True):
         assert "_crc" not in doc and "_b" not in doc
         raw.pop("_crc")
@@ -64,8 +64,8 @@ def test_filters(invoke: Invoke, done_run: str) -> None:
         ("d", "node_started"),
         ("d", "node_succeeded"),
     ]
-    result = invoke("events", done_run, "--json", "--since", "12")
-    assert [json.loads(line)["seq"] for line in result.stdout.splitlines()] == [13, 14, 15]
+    result = invoke("events", done_run, "--json", "--since", "8")
+    assert [json.loads(line)["seq"] for line in result.stdout.splitlines()] == [9, 10, 11]
     result = invoke("events", done_run, "--since", "99")
     assert result.exit_code == 0 and "no events" in result.stdout
 
@@ -77,7 +77,7 @@ def test_summary(invoke: Invoke, done_run: str) -> None:
     for header in ("node", "status", "attempts", "duration", "model", "tokens", "cost"):
         assert header in out
     assert out.count("succeeded") >= 5
-    assert "status succeeded" in out and "events 15" in out and "model calls 0" in out
+    assert "status succeeded" in out and "events 11" in out and "model calls 0" in out
     result = invoke("events", done_run, "--summary", "--json")
     assert json.loads(result.stdout)["status"] == "succeeded"
 
@@ -148,4 +148,4 @@ def test_follow_a_run_of_another_process(tmp_path: Path) -> None:
     docs = [json.loads(line) for line in (first + rest).splitlines()]
     assert [d["seq"] for d in docs] == list(range(1, len(docs) + 1))
     assert docs[-1]["type"] == "run_succeeded"
-    assert len(docs) == 9
+    assert len(docs) == 7

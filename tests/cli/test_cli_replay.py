@@ -36,10 +36,10 @@ def test_show_state_at_a_step(invoke: Invoke, done_run: str, data: Path) -> None
     assert f"run {done_run} (small) at step d" in out
     assert "output: node, inputs" in out and "pending" in out
     assert "workspace files changed: none" in out
-    result = invoke("replay", done_run, "--to-step", "4", "--show", "--json")
+    result = invoke("replay", done_run, "--to-step", "3", "--show", "--json")
     doc = json.loads(result.stdout)
     assert set(doc) == set(RunState.model_fields)
-    assert doc["last_seq"] == 4 and doc["nodes"]["a"]["status"] == "running"
+    assert doc["last_seq"] == 3 and doc["nodes"]["a"]["status"] == "running"
     assert run_ids(data) == [done_run]  # nothing executed
 
 
@@ -48,7 +48,7 @@ def test_show_state_at_a_step(invoke: Invoke, done_run: str, data: Path) -> None
     [
         (["--from-step", "zz"], "never started step 'zz'"),
         (["--from-step", "99"], "has no seq 99"),
-        (["--from-step", "15"], "after the run ended"),
+        (["--from-step", "11"], "after the run ended"),
         (["--to-step", "zz", "--show"], "never started step 'zz'"),
         (["--to-step", "0", "--show"], "no seq 0"),
         (["--to-step", "3"], "--to-step needs --show"),

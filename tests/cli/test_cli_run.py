@@ -21,7 +21,7 @@ def test_run_shows_progress_and_summary(invoke: Invoke, small: Path, data: Path)
     for node in "abcd":
         assert f"ok {node}" in out
     assert "run succeeded" in out
-    assert "status succeeded" in out and "events 15" in out
+    assert "status succeeded" in out and "events 11" in out
     assert f"log: {data / run_id / 'events.jsonl'}" in out
 
 

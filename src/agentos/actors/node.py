@@ -47,7 +47,7 @@ class NodeActor(pykka.ThreadingActor):
         self.executor = executor
         self.router = router
         self._lock = threading.Lock()
-        self._tasks: dict[tuple[str, int], concurrent.futures.Future[None]] = {}
+        self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def on_receive(self, message: Any) -> None:
         if isinstance(message, Execute):
@@ -59,15 +59,20 @@ class NodeActor(pykka.ThreadingActor):
         with self._lock:
             tasks = list(self._tasks.values())
         for task in tasks:
-            task.cancel()
+            if not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(task.cancel)
 
     def _start(self, job: Execute) -> None:
+        self.loop.call_soon_threadsafe(self._spawn, job)
+
+    def _spawn(self, job: Execute) -> None:
+        """On the loop: run the attempt as a task, kept until it ends (for cancellation)."""
         key = (job.run_id, job.attempt)
-        task = asyncio.run_coroutine_threadsafe(self._execute(job), self.loop)
+        task = self.loop.create_task(self._execute(job))
         with self._lock:
             self._tasks[key] = task
 
-        def forget(_: concurrent.futures.Future[None]) -> None:
+        def forget(_: asyncio.Task[None]) -> None:
             with self._lock:
                 self._tasks.pop(key, None)
 
@@ -77,7 +82,7 @@ class NodeActor(pykka.ThreadingActor):
         with self._lock:
             tasks = [t for (rid, _), t in self._tasks.items() if rid == run_id]
         for task in tasks:
-            task.cancel()
+            self.loop.call_soon_threadsafe(task.cancel)
 
     async def _execute(self, job: Execute) -> None:
         writes: list[FileWrite] = []

@@ -297,9 +297,10 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _start_node(self, run: LiveRun, name: str, attempt: int) -> None:
         policy = run.policy(name)
-        if run.state.nodes[name].status == "pending":
-            run.emit(ev.NodeScheduled, name, attempt)
         if policy.concurrency is not None and self._running[name] >= policy.concurrency:
+            # node_scheduled marks a node that is ready but waits for a slot
+            if run.state.nodes[name].status == "pending":
+                run.emit(ev.NodeScheduled, name, attempt)
             self._waiting[name].append(RetryDue(run.run_id, name, attempt))
             return
         self._running[name] += 1
@@ -416,6 +417,9 @@ class SupervisorActor(pykka.ThreadingActor):
             future = self.store.submit(run.run_id, events, events[0].seq - 1)
         except Exception as exc:
             self._drop(run, exc)
+            return
+        if future.done():  # an in-memory store acknowledges at once: no round trip
+            self._acked(Acked(run.run_id, future))
             return
         run_id = run.run_id
         future.add_done_callback(lambda f: self.actor_ref.tell(Acked(run_id, f)))

@@ -17,7 +17,7 @@ from agentos.cli.settings import Settings, current
 from agentos.events.model import Envelope
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.validate import GraphValidationError
-from agentos.state.fold import UnknownStepError, fold
+from agentos.state.fold import UnknownStepError, fold, starts_step
 from agentos.state.run_state import RunState
 
 
@@ -25,7 +25,7 @@ def step_error(run_id: str, events: list[Envelope], exc: UnknownStepError) -> cl
     """A usage error for a step the run does not have, listing the steps it has."""
     started: list[str] = []
     for e in events:
-        if e.node and e.node not in started and getattr(e, "type", "") == "node_scheduled":
+        if e.node and e.node not in started and starts_step(e, e.node):
             started.append(e.node)
     steps = ", ".join(started) or "none"
     message = str(exc)

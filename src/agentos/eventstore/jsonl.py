@@ -71,6 +71,14 @@ class JsonlEventStore(EventStore):
         """The folder of a run."""
         return self.root / safe_name(run_id, "run id")
 
+    def _writable_dir(self, run_id: str) -> Path:
+        """The run's folder, to write in: never through a symlink, which may lead outside."""
+        run_dir = self.run_dir(run_id)
+        for path in (run_dir, run_dir / EVENTS_FILE, run_dir / ".lock"):
+            if path.is_symlink():
+                raise ValueError(f"refusing to write run {run_id}: {path} is a symlink")
+        return run_dir
+
     def log_path(self, run_id: str) -> Path:
         """The events file of a run."""
         return self.run_dir(run_id) / EVENTS_FILE
@@ -124,7 +132,7 @@ class JsonlEventStore(EventStore):
             entry = self._logs.get(run_id)
             if entry is not None:
                 return entry
-            run_dir = self.run_dir(run_id)
+            run_dir = self._writable_dir(run_id)
             new_dir = not run_dir.exists()
             run_dir.mkdir(parents=True, exist_ok=True)
             lock = RunLock(run_dir / ".lock", run_id)
@@ -236,6 +244,7 @@ class JsonlEventStore(EventStore):
 
     async def put_artifact(self, run_id: str, name: str, doc: Any) -> None:
         path = self.artifact_path(run_id, name)
+        await asyncio.to_thread(self._writable_dir, run_id)
         data = orjson.dumps(doc)
         await asyncio.to_thread(_write_atomic, path, data, self.durable)
 

@@ -14,6 +14,9 @@ from agentos.graphs.spec import POLICY_TAGS, GraphSpec
 from agentos.graphs.validate import GraphProblem, GraphValidationError
 
 _FORMATS: dict[str, Literal["yaml", "json"]] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+# limits on a graph document: nesting depth, and values once YAML aliases are expanded
+MAX_DEPTH = 100
+MAX_VALUES = 200_000
 
 
 def load_graph(source: str | Path | Mapping[str, Any]) -> GraphSpec:
@@ -48,6 +51,9 @@ def parse_graph(text: str, fmt: Literal["yaml", "json"], origin: str = "<text>")
     except json.JSONDecodeError as exc:
         where = f"{origin}:{exc.lineno}:{exc.colno}"
         raise GraphValidationError([GraphProblem(where, f"invalid JSON: {exc.msg}")]) from exc
+    except RecursionError:
+        problem = GraphProblem(origin, f"invalid {fmt.upper()}: nested too deeply")
+        raise GraphValidationError([problem]) from None
     if not isinstance(data, Mapping):
         found = type(data).__name__
         raise GraphValidationError([GraphProblem(origin, f"expected a mapping, found {found}")])
@@ -55,11 +61,31 @@ def parse_graph(text: str, fmt: Literal["yaml", "json"], origin: str = "<text>")
 
 
 def _build(data: Mapping[str, Any]) -> GraphSpec:
+    _check_size(data)
     try:
         return GraphSpec.model_validate(dict(data))
     except ValidationError as exc:
         problems = [GraphProblem(_location(e["loc"]), e["msg"]) for e in exc.errors()]
         raise GraphValidationError(problems) from None
+
+
+def _check_size(data: Any) -> None:
+    """Refuse documents nested too deeply, or that YAML aliases blow up (or make cyclic)."""
+    count = 0
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            problem = f"nested deeper than {MAX_DEPTH} levels (or a YAML alias refers to itself)"
+            raise GraphValidationError([GraphProblem("graph", problem)])
+        if count > MAX_VALUES:
+            problem = f"more than {MAX_VALUES} values once YAML aliases are expanded"
+            raise GraphValidationError([GraphProblem("graph", problem)])
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
