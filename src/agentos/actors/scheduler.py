@@ -20,8 +20,8 @@ class Plan:
     finished: bool = False
 
 
-def _edge(pred: str, status: str, node: NodeState, target: str) -> bool | None:
-    """Whether the edge pred -> target is taken; None while pred is unfinished."""
+def _edge(status: str, node: NodeState, target: str) -> bool | None:
+    """Whether an edge from a node in `status` to `target` is taken; None while unfinished."""
     if status == "succeeded":
         return node.next is None or target in node.next
     if status == "failed":
@@ -39,26 +39,40 @@ def plan(state: RunState, topo: Topology) -> Plan:
     were skipped, or chose other successors).
     """
     result = Plan()
-    status = {name: node.status for name, node in state.nodes.items()}
+    nodes = state.nodes
+    decided: dict[str, str] = {}  # statuses this plan gives, seen by later nodes
+    finished = True
     for name in topo.order:
-        if status.get(name) != "pending":
+        status = nodes[name].status
+        if status != "pending":
+            finished = finished and status in FINISHED_NODE
             continue
         preds = topo.predecessors(name)
-        edges = [_edge(p, status[p], state.nodes[p], name) for p in preds]
-        if any(e is None for e in edges):
-            continue
-        if not preds or any(edges):
+        taken = not preds
+        ready = True
+        for pred in preds:
+            edge = _edge(decided.get(pred) or nodes[pred].status, nodes[pred], name)
+            if edge is None:
+                ready = False
+                break
+            taken = taken or edge
+        if not ready:
+            finished = False
+        elif taken:
             result.start.append(name)
-            status[name] = "scheduled"
+            decided[name] = "scheduled"
+            finished = False
         else:
-            result.skip.append((name, _skip_reason(state, preds, status)))
-            status[name] = "skipped"
-    result.finished = all(s in FINISHED_NODE for s in status.values())
+            result.skip.append((name, _skip_reason(nodes, preds, decided)))
+            decided[name] = "skipped"
+    result.finished = finished
     return result
 
 
-def _skip_reason(state: RunState, preds: tuple[str, ...], status: Mapping[str, str]) -> str:
-    chose = [p for p in preds if status[p] == "succeeded"]
+def _skip_reason(
+    nodes: Mapping[str, NodeState], preds: tuple[str, ...], decided: Mapping[str, str]
+) -> str:
+    chose = [p for p in preds if (decided.get(p) or nodes[p].status) == "succeeded"]
     if chose:
         return f"not chosen by {', '.join(chose)}"
     return f"upstream {', '.join(preds)} did not run"

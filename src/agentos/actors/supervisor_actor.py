@@ -291,7 +291,7 @@ class SupervisorActor(pykka.ThreadingActor):
                 run.emit(ev.NodeSkipped, name, reason=reason)
             for name in step.start:
                 self._start_node(run, name, 1)
-            if step.finished and not any(n.status in ACTIVE_NODE for n in run.state.nodes.values()):
+            if step.finished:  # every node succeeded, failed (continuing) or was skipped
                 run.emit(ev.RunSucceeded)
         self._flush(run)
 
