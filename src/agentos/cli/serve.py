@@ -31,4 +31,5 @@ def serve_command(host: str, port: int) -> None:
             f"the HTTP API is not available: {exc}", "install agentos with its API"
         ) from exc
     app = create_app(current().data)
-    uvicorn.run(app, host=host, port=port)
+    # live event streams of unfinished runs would otherwise hold a shutdown forever
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3)
