@@ -76,12 +76,15 @@ def test_serve_runs_uvicorn(invoke: Invoke, data: Path, monkeypatch: pytest.Monk
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(api, "create_app", lambda root: ("app", root))
-    monkeypatch.setattr(
-        uvicorn, "run", lambda app, host, port: seen.update(app=app, host=host, port=port)
-    )
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     result = invoke("serve", "--port", "8123")
     assert result.exit_code == 0, result.output
-    assert seen == {"app": ("app", data), "host": "127.0.0.1", "port": 8123}
+    assert seen == {
+        "app": ("app", data),
+        "host": "127.0.0.1",
+        "port": 8123,
+        "timeout_graceful_shutdown": 3,
+    }
     assert invoke("serve", "--port", "99999").exit_code == 2
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from rich.console import Console
@@ -36,12 +37,13 @@ def _detail(event: ev.Envelope) -> str:
 
 
 class Progress:
-    """Prints progress lines for the events of one run as they arrive."""
+    """Prints a line per node start and end, with how many nodes run, and the run's end."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.start: datetime | None = None
         self.events = 0
+        self.running: set[str] = set()
 
     def show(self, event: ev.Envelope) -> None:
         """Print the event's line, if it is a node start or end or the run's end."""
@@ -50,9 +52,19 @@ class Progress:
         kind = event_type(event)
         elapsed = f"[dim]{(event.ts - self.start).total_seconds():8.3f}s[/]"
         if kind in _MARKS and event.node is not None:
+            if kind == "node_started":
+                self.running.add(event.node)
+            else:
+                self.running.discard(event.node)
             mark, verb = _MARKS[kind]
             line = f"{elapsed} {mark:<2} [bold]{escape(event.node):<14}[/] {verb}{_detail(event)}"
-            self.console.print(line)
+            self.console.print(f"{line} [dim]({len(self.running)} running)[/]", highlight=False)
         elif kind in TERMINAL_TYPES:
             style = "green" if kind == "run_succeeded" else "red"
             self.console.print(f"{elapsed} [{style}]{kind.replace('_', ' ')}[/]")
+
+    async def follow(self, events: AsyncIterator[ev.Envelope]) -> int:
+        """Show events as they arrive until the run ends; returns how many there were."""
+        async for event in events:
+            self.show(event)
+        return self.events

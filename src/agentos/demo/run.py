@@ -10,9 +10,9 @@ from rich.console import Console
 
 from agentos.actors.supervisor import Supervisor
 from agentos.agents.registry import AgentRegistry
+from agentos.cli.progress import Progress
 from agentos.demo.agents import registry
 from agentos.demo.graph import load_demo_graph, resolve_repo
-from agentos.demo.progress import show_progress
 from agentos.demo.summary import print_summary
 from agentos.eventstore.jsonl import JsonlEventStore, default_root
 from agentos.state.run_state import RunState
@@ -57,7 +57,7 @@ async def run_demo(
         )
         run_id = await sup.start_run({"repo": str(source), "pr_number": pr_number})
         console.print(f"run {run_id}", highlight=False)
-        await asyncio.wait_for(show_progress(sup.events(run_id), console), timeout)
+        await asyncio.wait_for(Progress(console).follow(sup.events(run_id)), timeout)
         state = await sup.wait(run_id, timeout)
     finally:
         await sup.stop()
