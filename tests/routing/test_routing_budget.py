@@ -3,11 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-import pytest
-
 from agentos.routing import (
-    CompletionResponse,
-    Usage,
     check_budget,
     default_pool,
     downgrade_max_tier,
@@ -46,15 +42,6 @@ def test_downgrade_mode_on_cost() -> None:
 def test_decision_is_json() -> None:
     decision = check_budget(Budget(max_tokens=1), 2, 0.0)
     assert decision.model_validate_json(decision.model_dump_json()) == decision
-
-
-def test_usage_totals() -> None:
-    response = CompletionResponse(
-        text="x", model="m", provider="p", tokens_in=100, tokens_out=20, latency_ms=0, cost=0.25
-    )
-    usage = Usage().add(response).add(response)
-    assert (usage.calls, usage.tokens_in, usage.tokens_out, usage.tokens) == (2, 200, 40, 240)
-    assert usage.cost == pytest.approx(0.5)
 
 
 def test_downgrade_max_tier() -> None:

@@ -3,7 +3,6 @@
 from agentos.routing.budget import (
     BudgetDecision,
     BudgetLimits,
-    Usage,
     check_budget,
     downgrade_max_tier,
 )
@@ -41,7 +40,6 @@ __all__ = [
     "Router",
     "Selection",
     "SimulatedProvider",
-    "Usage",
     "check_budget",
     "default_pool",
     "downgrade_max_tier",

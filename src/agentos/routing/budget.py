@@ -1,4 +1,4 @@
-"""Usage totals and the run-level budget check."""
+"""The run-level budget check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from agentos.routing.pool import ProviderPool
-from agentos.routing.providers import CompletionResponse
 
 
 class BudgetLimits(Protocol):
@@ -21,31 +20,6 @@ class BudgetLimits(Protocol):
 
     @property
     def on_exceed(self) -> Literal["fail", "downgrade"]: ...
-
-
-class Usage(BaseModel):
-    """Tokens and cost spent so far."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    calls: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost: float = 0.0
-
-    @property
-    def tokens(self) -> int:
-        """Tokens in and out together."""
-        return self.tokens_in + self.tokens_out
-
-    def add(self, response: CompletionResponse) -> Usage:
-        """Return the totals with one more call counted."""
-        return Usage(
-            calls=self.calls + 1,
-            tokens_in=self.tokens_in + response.tokens_in,
-            tokens_out=self.tokens_out + response.tokens_out,
-            cost=self.cost + response.cost,
-        )
 
 
 class BudgetDecision(BaseModel):

@@ -1,6 +1,14 @@
 """State: the fold of a run's events into a RunState."""
 
-from agentos.state.fold import UnknownStepError, canonical, evolve, fold, starts_step, state_hash
+from agentos.state.fold import (
+    Folding,
+    UnknownStepError,
+    canonical,
+    evolve,
+    fold,
+    starts_step,
+    state_hash,
+)
 from agentos.state.load import load_state
 from agentos.state.run_state import (
     FINISHED_NODE,
@@ -17,6 +25,7 @@ from agentos.state.run_state import (
 __all__ = [
     "FINISHED_NODE",
     "FINISHED_RUN",
+    "Folding",
     "NodeState",
     "NodeStatus",
     "ReplayOrigin",

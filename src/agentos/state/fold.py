@@ -209,23 +209,48 @@ def starts_step(event: ev.Envelope, step: str) -> bool:
     return event.node == step and event.type in ("node_scheduled", "node_started")  # type: ignore[attr-defined]
 
 
+class Folding:
+    """A fold in progress, fed one event at a time, that stops at `upto`.
+
+    `upto` is a seq (the state after it) or a node name (the state just before that
+    node first started); None folds every event.
+    """
+
+    def __init__(self, upto: int | str | None = None) -> None:
+        self.state = RunState()
+        self.upto = upto
+        self.reached = False
+
+    def feed(self, event: ev.Envelope) -> bool:
+        """Apply `event` unless the fold has reached `upto`; False once it has."""
+        upto = self.upto
+        if (isinstance(upto, int) and event.seq > upto) or (
+            isinstance(upto, str) and starts_step(event, upto)
+        ):
+            self.reached = True
+            return False
+        evolve(self.state, event)
+        return True
+
+    def result(self, run_id: str | None = None) -> RunState:
+        """The folded state; UnknownStepError when the log never reached `upto`."""
+        state, upto = self.state, self.upto
+        name = run_id or state.run_id or "?"
+        if isinstance(upto, str) and not self.reached:
+            raise UnknownStepError(f"run {name} never started step {upto!r}")
+        if isinstance(upto, int) and not 1 <= upto <= state.last_seq:
+            raise UnknownStepError(f"run {name} has no seq {upto} (last is {state.last_seq})")
+        return state
+
+
 def fold(events: Iterable[ev.Envelope], upto: int | str | None = None) -> RunState:
     """The state after the events with seq <= upto (an int), or just before node `upto`
     (a str) first started; every event when upto is None."""
-    state = RunState()
+    folding = Folding(upto)
     for event in events:
-        if isinstance(upto, int) and event.seq > upto:
+        if not folding.feed(event):
             break
-        if isinstance(upto, str) and starts_step(event, upto):
-            return state
-        evolve(state, event)
-    if isinstance(upto, str):
-        raise UnknownStepError(f"run {state.run_id or '?'} never started step {upto!r}")
-    if isinstance(upto, int) and not 1 <= upto <= state.last_seq:
-        raise UnknownStepError(
-            f"run {state.run_id or '?'} has no seq {upto} (last is {state.last_seq})"
-        )
-    return state
+    return folding.result()
 
 
 # fields that say how and when a run happened rather than what it is
