@@ -159,6 +159,7 @@ async def test_reregistering_a_graph_retires_its_supervisor(client: httpx.AsyncC
     res = await client.post("/runs", json={"graph": "small", "inputs": {}})
     run_id = res.json()["run_id"]
     await poll(client, run_id)
+
     def actor_threads() -> int:
         names = ("SupervisorActor", "NodeActor", "agentos-agent")
         return sum(t.name.startswith(names) for t in threading.enumerate())
