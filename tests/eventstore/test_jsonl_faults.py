@@ -171,3 +171,77 @@ async def test_group_commit_fsyncs_once_per_file(tmp_path: Path) -> None:
     for run_id in runs:
         assert await _seqs(store, run_id) == list(range(1, rounds + 2))
     await store.close()
+
+
+class CountingSyncfs:
+    """A syncfs that counts its calls and fails on demand; fdatasync counted too."""
+
+    def __init__(self, fail: bool = False, syncfs_from: int = 2) -> None:
+        self.fail = fail
+        self.syncfs_calls = 0
+        self.fsync_calls = 0
+        self.ops = FileOps(fsync=self.fsync, syncfs=self.syncfs, syncfs_from=syncfs_from)
+
+    def fsync(self, fd: int) -> None:
+        self.fsync_calls += 1
+        os.fdatasync(fd)
+
+    def syncfs(self, fd: int) -> None:
+        self.syncfs_calls += 1
+        if self.fail:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.sync()
+
+
+async def _append_many(store: JsonlEventStore, runs: list[str]) -> list[BaseException | int]:
+    for run in runs:
+        await store.prepare(run)  # open first, so the appends land in one group
+    futures = [store.submit(run, make_batch(run, 1, 2), 0) for run in runs]
+    return await asyncio.gather(*(asyncio.wrap_future(f) for f in futures), return_exceptions=True)
+
+
+async def test_a_large_group_is_made_durable_with_one_syncfs(tmp_path: Path) -> None:
+    counting = CountingSyncfs()
+    store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
+    try:
+        runs = [f"r{i}" for i in range(12)]
+        results = await _append_many(store, runs)
+        assert results == [2] * 12
+        assert counting.syncfs_calls >= 1
+        assert counting.syncfs_calls + counting.fsync_calls < 12  # shared, not one per file
+        for run in runs:
+            assert [e.seq for e in await store.read_all(run)] == [1, 2]
+    finally:
+        await store.close()
+
+
+async def test_a_small_group_syncs_file_by_file(tmp_path: Path) -> None:
+    counting = CountingSyncfs()
+    store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
+    try:
+        assert await _append_many(store, ["only"]) == [2]
+        assert (counting.syncfs_calls, counting.fsync_calls) == (0, 1)
+    finally:
+        await store.close()
+
+
+async def test_a_failed_syncfs_acknowledges_nothing_of_its_group(tmp_path: Path) -> None:
+    counting = CountingSyncfs(fail=True, syncfs_from=0)  # every group goes through syncfs
+    store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
+    runs = [f"r{i}" for i in range(6)]
+    try:
+        results = await _append_many(store, runs)
+        assert all(isinstance(r, StoreWriteError) for r in results), results
+        for run, result in zip(runs, results, strict=True):
+            if isinstance(result, StoreWriteError):
+                assert f"run {run}: syncfs failed" in str(result)
+                with pytest.raises(StoreWriteError):  # no retry pretends it worked
+                    await store.append(run, make_batch(run, 3, 1), 2)
+    finally:
+        await store.close()
+    reader = JsonlEventStore(tmp_path, durable=False)
+    try:
+        for run in runs:
+            await reader.read_all(run)  # still readable
+    finally:
+        await reader.close()

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -52,6 +54,7 @@ def create_app(
     )
     app.state.token = token
     app.exception_handler(GraphValidationError)(_graph_problems)
+    app.exception_handler(RequestValidationError)(_invalid_request)
     app.include_router(routes_resources.open_router)
     secured = [Depends(require_token)]
     app.include_router(routes_resources.router, dependencies=secured)
@@ -65,3 +68,14 @@ async def _graph_problems(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GraphValidationError)
     problems = [{"where": p.where, "message": p.message} for p in exc.problems]
     return JSONResponse({"detail": {"problems": problems}}, status_code=422)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, but a body that is not UTF-8 is echoed with replacement characters.
+
+    (FastAPI's own handler decodes the echoed body strictly and answers 500.)
+    """
+    assert isinstance(exc, RequestValidationError)
+    safe = {bytes: lambda b: b.decode("utf-8", "replace")}
+    detail = jsonable_encoder(exc.errors(), custom_encoder=safe)
+    return JSONResponse({"detail": detail}, status_code=422)

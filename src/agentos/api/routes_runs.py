@@ -112,10 +112,14 @@ async def stream_events(
 ) -> StreamingResponse:
     """The run's events as server-sent events, live, ending after the terminal event."""
     rt = runtime(request)
-    await state_or_404(rt, run_id)
-    start = sse.resume_after(after, last_event_id)
+    state = await state_or_404(rt, run_id)
+    # a start past the log's end would wait forever for seqs the run will never reach
+    start = min(sse.resume_after(after, last_event_id), state.last_seq)
+    ended = state.finished and start >= state.last_seq
     return StreamingResponse(
-        sse.stream(rt.store, run_id, start), media_type="text/event-stream", headers=sse.HEADERS
+        sse.stream(rt.store, run_id, start, ended),
+        media_type="text/event-stream",
+        headers=sse.HEADERS,
     )
 
 

@@ -165,7 +165,8 @@ class JsonlEventStore(EventStore):
             if new_dir and self.durable:
                 _fsync_dir(path.parent)
                 _fsync_dir(path.parent.parent)
-            return LogFile(run_id=run_id, fd=fd, size=found.good_end, last_seq=last)
+            device = os.fstat(fd).st_dev
+            return LogFile(run_id, fd, size=found.good_end, last_seq=last, device=device)
         except BaseException:
             os.close(fd)
             raise

@@ -114,7 +114,10 @@ class Catalog:
     def _put(self, file: str, table: dict[str, M], name: str, value: M) -> None:
         with self._lock:
             updated = {**table, name: value}
-            blob = orjson.dumps({k: v.model_dump(mode="json") for k, v in updated.items()})
+            try:
+                blob = orjson.dumps({k: v.model_dump(mode="json") for k, v in updated.items()})
+            except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+                raise ValueError(f"cannot store {name!r}: {exc}") from None
             _write_atomic(self.root / f"{file}.json", blob)
             table[name] = value
 
