@@ -1,9 +1,9 @@
 """Actors: the supervisor that drives runs and the node actors that run agents."""
 
+from agentos.actors.errors import BudgetExceededError, RunEndedError
 from agentos.actors.node_context import Next, NodeContext, NoModelError
 from agentos.actors.replay import fork_events
 from agentos.actors.supervisor import Supervisor, SyncSupervisor, new_run_id
-from agentos.actors.supervisor_actor import BudgetExceededError, RunEndedError
 
 __all__ = [
     "BudgetExceededError",

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentos.actors.messages import Fact, Reply
+from agentos.actors.messages import Fact, NodeDone, Reply, StartRun
+from agentos.actors.scheduler import ACTIVE_NODE, interrupted
 from agentos.events import model as ev
 from agentos.events.model import utcnow
 from agentos.graphs.policy import Policy
@@ -69,19 +70,81 @@ class LiveRun:
         self.batch.append(event)
         return event
 
-    def emit_run_created(self, run_id: str, inputs: dict[str, Any], budget: Any) -> None:
-        """The first event of a run (the state has no run id before it)."""
-        self.state.run_id = run_id
+    @classmethod
+    def created(cls, spec: GraphSpec, topo: Topology, msg: StartRun) -> LiveRun:
+        """A new run with its first events: created, workspace (if any), started."""
+        run = cls(state=RunState(run_id=msg.run_id), spec=spec, topo=topo)
         event = ev.RunCreated(
             seq=1,
-            run_id=run_id,
+            run_id=msg.run_id,
             ts=utcnow(),
             data=ev.RunCreatedData(
-                graph=self.spec.name,
-                spec=self.spec.model_dump(mode="json"),
-                inputs=inputs,
-                budget=budget,
+                graph=spec.name,
+                spec=spec.model_dump(mode="json"),
+                inputs=msg.inputs,
+                budget=msg.budget,
             ),
         )
-        evolve(self.state, event)
-        self.batch.append(event)
+        evolve(run.state, event)
+        run.batch.append(event)
+        if msg.workspace is not None:
+            run.workspace_root = msg.workspace.root
+            run.emit(
+                ev.WorkspaceCreated,
+                source=msg.workspace.source,
+                artifact=msg.workspace.artifact,
+                files=msg.workspace.files,
+            )
+        run.emit(ev.RunStarted)
+        return run
+
+    def mark_interrupted(self) -> list[tuple[str, int]]:
+        """After a crash: record the attempts that never finished; (node, next attempt)."""
+        if self.state.status == "pending":
+            self.emit(ev.RunStarted)
+        again = []
+        for name in interrupted(self.state):
+            attempt = self.state.nodes[name].attempts + 1
+            if self.state.nodes[name].status == "running":
+                self.emit(
+                    ev.NodeRetrying,
+                    name,
+                    attempt - 1,
+                    delay=0.0,
+                    error="interrupted: the attempt did not finish before the process stopped",
+                )
+            again.append((name, attempt))
+        return again
+
+    def end(self, cls: type[ev.Envelope], **data: Any) -> tuple[list[str], list[str]]:
+        """Cancel every active node, then end the run with `cls`; (active, running) nodes."""
+        active = [n for n, s in self.state.nodes.items() if s.status in ACTIVE_NODE]
+        running = [n for n in active if self.state.nodes[n].status == "running"]
+        reason = f"run ended ({cls.model_fields['type'].default})"
+        for name in active:
+            self.emit(ev.NodeCancelled, name, reason=reason)
+        self.emit(cls, **data)
+        return active, running
+
+    def record(self, done: NodeDone) -> bool:
+        """Record an attempt's artifacts, file writes and success; False when it failed
+        (an agent's error, or successors chosen that the node does not have)."""
+        for name, meta in done.artifacts.items():
+            self.emit(ev.ArtifactWritten, done.node, done.attempt, name=name, **meta)
+        for write in done.writes:
+            self.emit(ev.FileWritten, done.node, done.attempt, **write.model_dump())
+        if done.ok and done.next is not None:
+            unknown = sorted(set(done.next) - set(self.topo.successors(done.node)))
+            if unknown:
+                done.ok, done.error_type = False, "ValueError"
+                done.error = f"chose {unknown}, which are not successors of {done.node!r}"
+        if done.ok:
+            self.emit(
+                ev.NodeSucceeded,
+                done.node,
+                done.attempt,
+                output=done.output,
+                next=done.next,
+                duration_ms=done.duration_ms,
+            )
+        return done.ok

@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import zlib
-from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pykka
 
-from agentos.actors._inputs import compile_for, node_outputs, node_upstream, select_for
+from agentos.actors._attempt import prepare_attempt
 from agentos.actors._run import LiveRun
+from agentos.actors._slots import NodeSlots
+from agentos.actors.errors import BudgetExceededError, RunEndedError
 from agentos.actors.messages import (
     Acked,
     CancelRun,
     CancelTasks,
     ContinueRun,
-    Execute,
     Fact,
     GetState,
     ListLive,
@@ -31,28 +30,19 @@ from agentos.actors.messages import (
     WaitRun,
 )
 from agentos.actors.node import NodeActor
-from agentos.actors.scheduler import ACTIVE_NODE, interrupted, plan
+from agentos.actors.scheduler import plan
 from agentos.agents.registry import AgentRegistry
 from agentos.events import model as ev
 from agentos.eventstore.base import EventStore
-from agentos.graphs.policy import Budget
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.topology import Topology
-from agentos.routing.budget import check_budget, downgrade_max_tier
+from agentos.routing.budget import budget_exceeded, downgrade_max_tier
 from agentos.routing.router import NoModelFitsError, Router
 from agentos.state.run_state import RunState
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[ev.Envelope], RunState], None]
-
-
-class BudgetExceededError(RuntimeError):
-    """The run crossed its token or cost ceiling and its policy is to fail."""
-
-
-class RunEndedError(RuntimeError):
-    """The run ended while an agent was still working for it."""
 
 
 class SupervisorActor(pykka.ThreadingActor):
@@ -80,8 +70,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._runs: dict[str, LiveRun] = {}
         self._dropped: dict[str, BaseException] = {}  # why runs stopped after a failed append
         self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
-        self._running: dict[str, int] = defaultdict(int)
-        self._waiting: dict[str, deque[RetryDue]] = defaultdict(deque)
+        self._slots = NodeSlots()
 
     # message routing
 
@@ -109,8 +98,9 @@ class SupervisorActor(pykka.ThreadingActor):
         elif isinstance(message, ListLive):
             message.reply.set_result(sorted(self._runs))
         elif isinstance(message, SlotFree):
-            if self._waiting[message.node]:
-                self._fact(self._waiting[message.node].popleft())
+            due = self._slots.next_waiting(message.node)
+            if due is not None:
+                self._fact(due)
         elif isinstance(message, NodeDone | ModelCall | RetryDue | CancelRun):
             self._fact(message)
 
@@ -136,17 +126,7 @@ class SupervisorActor(pykka.ThreadingActor):
     # run lifecycle
 
     def _start_run(self, msg: StartRun) -> None:
-        run = LiveRun(state=RunState(), spec=self.spec, topo=self.topo)
-        run.emit_run_created(msg.run_id, msg.inputs, msg.budget)
-        if msg.workspace is not None:
-            run.workspace_root = msg.workspace.root
-            run.emit(
-                ev.WorkspaceCreated,
-                source=msg.workspace.source,
-                artifact=msg.workspace.artifact,
-                files=msg.workspace.files,
-            )
-        run.emit(ev.RunStarted)
+        run = LiveRun.created(self.spec, self.topo, msg)
         self._runs[msg.run_id] = run
         self._dropped.pop(msg.run_id, None)
         run.pending.append(msg.reply)
@@ -166,18 +146,7 @@ class SupervisorActor(pykka.ThreadingActor):
             run.max_tier = downgrade_max_tier(self.router.pool)
         self._runs[state.run_id] = run
         self._dropped.pop(state.run_id, None)
-        if state.status == "pending":
-            run.emit(ev.RunStarted)
-        for node in interrupted(state):
-            attempt = state.nodes[node].attempts + 1
-            if state.nodes[node].status == "running":
-                run.emit(
-                    ev.NodeRetrying,
-                    node,
-                    attempt - 1,
-                    delay=0.0,
-                    error="interrupted: the attempt did not finish before the process stopped",
-                )
+        for node, attempt in run.mark_interrupted():
             self._start_node(run, node, attempt)
         run.pending.append(msg.reply)
         run.after_ack.append(lambda: msg.reply.set_result(state.run_id))
@@ -215,31 +184,12 @@ class SupervisorActor(pykka.ThreadingActor):
             run.after_ack.append(lambda: reply.set_result(None))
 
     def _node_done(self, run: LiveRun, done: NodeDone) -> None:
+        self._release_slot(done.node)
         node = run.state.nodes.get(done.node)
         if node is None or node.status != "running" or node.attempts != done.attempt:
-            self._release_slot(done.node)
             return  # an attempt the run no longer waits for (cancelled or superseded)
-        self._release_slot(done.node)
-        for name, meta in done.artifacts.items():
-            run.emit(ev.ArtifactWritten, done.node, done.attempt, name=name, **meta)
-        for write in done.writes:
-            run.emit(ev.FileWritten, done.node, done.attempt, **write.model_dump())
-        if done.ok and done.next is not None:
-            unknown = sorted(set(done.next) - set(run.topo.successors(done.node)))
-            if unknown:
-                done.ok, done.error_type = False, "ValueError"
-                done.error = f"chose {unknown}, which are not successors of {done.node!r}"
-        if done.ok:
-            run.emit(
-                ev.NodeSucceeded,
-                done.node,
-                done.attempt,
-                output=done.output,
-                next=done.next,
-                duration_ms=done.duration_ms,
-            )
-            return
-        self._node_failed(run, done.node, done.attempt, done.error, done.error_type)
+        if not run.record(done):
+            self._node_failed(run, done.node, done.attempt, done.error, done.error_type)
 
     def _node_failed(self, run: LiveRun, name: str, attempt: int, error: str, kind: str) -> None:
         policy = run.policy(name)
@@ -260,7 +210,7 @@ class SupervisorActor(pykka.ThreadingActor):
         run.emit(ev.ModelCalled, call.node, call.attempt, **call.data)
         reply = call.reply
         run.pending.append(reply)
-        decision = self._budget_decision(run)
+        decision = budget_exceeded(run.state.budget, run.state.budget_action, run.state.usage)
         if decision is not None and decision.action == "fail":
             run.emit(ev.BudgetExceeded, call.node, call.attempt, **decision.model_dump())
             self._end(run, ev.RunFailed, error=f"budget exceeded: {decision.reason}")
@@ -271,15 +221,6 @@ class SupervisorActor(pykka.ThreadingActor):
             run.emit(ev.BudgetExceeded, call.node, call.attempt, **decision.model_dump())
             run.max_tier = downgrade_max_tier(self.router.pool)
         run.after_ack.append(lambda: reply.set_result(None))
-
-    def _budget_decision(self, run: LiveRun) -> Any:
-        if run.state.budget is None or run.state.budget_action is not None:
-            return None
-        usage = run.state.usage
-        decision = check_budget(
-            Budget.model_validate(run.state.budget), usage.tokens_in + usage.tokens_out, usage.cost
-        )
-        return None if decision.action == "ok" else decision
 
     # scheduling
 
@@ -297,72 +238,28 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _start_node(self, run: LiveRun, name: str, attempt: int) -> None:
         policy = run.policy(name)
-        if policy.concurrency is not None and self._running[name] >= policy.concurrency:
+        if not self._slots.take(name, policy.concurrency):
             # node_scheduled marks a node that is ready but waits for a slot
             if run.state.nodes[name].status == "pending":
                 run.emit(ev.NodeScheduled, name, attempt)
-            self._waiting[name].append(RetryDue(run.run_id, name, attempt))
+            self._slots.wait(RetryDue(run.run_id, name, attempt))
             return
-        self._running[name] += 1
         run.emit(ev.NodeStarted, name, attempt)
-        context = model = None
-        profile = run.spec.profile_for(name)
-        if profile is not None:
-            ref = run.spec.node(name).context or ""
-            context = compile_for(run, name, ref, profile)
-            run.emit(
-                ev.ContextCompiled,
-                name,
-                attempt,
-                profile=ref,
-                manifest=context.manifest.model_dump(mode="json"),
-                context_artifact=_context_artifact(context.manifest.context_sha256),
-            )
-            try:
-                model = select_for(self.router, run, policy, context, profile.reserve)
-            except NoModelFitsError as exc:
-                self._release_slot(name)
-                self._node_failed(run, name, attempt, str(exc), "NoModelFitsError")
-                return
-            run.emit(
-                ev.ModelSelected,
-                name,
-                attempt,
-                provider=model.chosen.provider,
-                model=model.chosen.model,
-                reason=model.reason,
-                candidates=[c.model_dump(mode="json") for c in model.candidates],
-            )
-        job = Execute(
-            run_id=run.run_id,
-            node=name,
-            attempt=attempt,
-            inputs=run.state.inputs,
-            outputs=node_outputs(run),
-            upstream=node_upstream(run, name),
-            params=run.spec.node(name).params,
-            timeout=policy.timeout,
-            context=context,
-            model=model,
-            workspace_root=run.workspace_root,
-            seed=zlib.crc32(f"{name}:{attempt}".encode()),
-        )
+        try:
+            job = prepare_attempt(run, name, attempt, self.router)
+        except NoModelFitsError as exc:
+            self._release_slot(name)
+            self._node_failed(run, name, attempt, str(exc), "NoModelFitsError")
+            return
         actor = self._node_actor(run, name)
         run.after_ack.append(lambda: actor.tell(job))
 
     def _end(self, run: LiveRun, cls: type[ev.Envelope], **data: Any) -> None:
         """Cancel what is still active and end the run with `cls`."""
-        active = [n for n, s in run.state.nodes.items() if s.status in ACTIVE_NODE]
-        for name in active:
-            if run.state.nodes[name].status == "running":
-                self._release_slot(name)
-            run.emit(
-                ev.NodeCancelled, name, reason=f"run ended ({cls.model_fields['type'].default})"
-            )
-        for queue in self._waiting.values():
-            for item in [w for w in queue if w.run_id == run.run_id]:
-                queue.remove(item)
-        run.emit(cls, **data)
+        active, running = run.end(cls, **data)
+        for name in running:
+            self._release_slot(name)
+        self._slots.forget(run.run_id)
         actors = {self._node_actor(run, name) for name in active}
         cancel = CancelTasks(run.run_id)
 
@@ -373,9 +270,7 @@ class SupervisorActor(pykka.ThreadingActor):
         run.after_ack.append(cancel_tasks)
 
     def _release_slot(self, name: str) -> None:
-        if self._running[name] > 0:
-            self._running[name] -= 1
-        if self._waiting[name]:
+        if self._slots.release(name):
             self.actor_ref.tell(SlotFree(name))
 
     def _later(self, delay: float, message: Any) -> None:
@@ -495,7 +390,3 @@ class SupervisorActor(pykka.ThreadingActor):
             for reply in run.waiters:
                 if not reply.done():
                     reply.set_exception(RunEndedError("the supervisor stopped"))
-
-
-def _context_artifact(sha: str) -> str:
-    return f"context-{sha[:16]}"

@@ -71,11 +71,23 @@ async def _graph_problems(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422, but a body that is not UTF-8 is echoed with replacement characters.
-
-    (FastAPI's own handler decodes the echoed body strictly and answers 500.)
-    """
+    """FastAPI's 422, falling back to the fields and reasons alone when the echoed input
+    is not JSON (bytes that are not UTF-8, NaN, lone surrogates), which would be a 500."""
     assert isinstance(exc, RequestValidationError)
-    safe = {bytes: lambda b: b.decode("utf-8", "replace")}
-    detail = jsonable_encoder(exc.errors(), custom_encoder=safe)
-    return JSONResponse({"detail": detail}, status_code=422)
+    errors = exc.errors()
+    try:
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        plain = [
+            {
+                "type": _printable(e.get("type")),
+                "loc": [x if isinstance(x, int) else _printable(x) for x in e.get("loc", ())],
+                "msg": _printable(e.get("msg")),
+            }
+            for e in errors
+        ]
+        return JSONResponse({"detail": plain}, status_code=422)
+
+
+def _printable(value: object) -> str:
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")

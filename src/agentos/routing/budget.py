@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from agentos.graphs.policy import Budget
 from agentos.routing.pool import ProviderPool
 
 
@@ -61,3 +63,23 @@ def check_budget(budget: BudgetLimits, tokens_used: int, cost_used: float) -> Bu
 def downgrade_max_tier(pool: ProviderPool) -> int:
     """Return the lowest tier in the pool: the tier a downgraded run routes to."""
     return pool.tiers()[0]
+
+
+def budget_exceeded(
+    budget: Mapping[str, Any] | None, action_taken: str | None, usage: UsageTotals
+) -> BudgetDecision | None:
+    """The decision to record once a run crosses its budget; None while it has not, or
+    when a decision was already taken (it is taken once per run)."""
+    if budget is None or action_taken is not None:
+        return None
+    limits = Budget.model_validate(budget)
+    decision = check_budget(limits, usage.tokens_in + usage.tokens_out, usage.cost)
+    return None if decision.action == "ok" else decision
+
+
+class UsageTotals(Protocol):
+    """Tokens and cost used so far."""
+
+    tokens_in: int
+    tokens_out: int
+    cost: float

@@ -1,15 +1,18 @@
-"""What the supervisor hands a node attempt: upstream outputs, compiled context, model."""
+"""Preparing a node attempt: upstream outputs, compiled context, chosen model."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from agentos.actors._run import LiveRun
+from agentos.actors.messages import Execute
 from agentos.context.compiler import compile_context
 from agentos.context.manifest import CompiledContext
 from agentos.context.profile import ContextProfile
+from agentos.events import model as ev
 from agentos.graphs.policy import Policy
 from agentos.routing.router import Router, Selection
 from agentos.tools.workspace import Workspace
@@ -80,3 +83,54 @@ def select_for(
         preferred=policy.preferred_models,
         max_tier=run.max_tier,
     )
+
+
+def prepare_attempt(run: LiveRun, name: str, attempt: int, router: Router) -> Execute:
+    """Emit the attempt's context_compiled and model_selected events; the job to run.
+
+    Raises NoModelFitsError when no model fits the compiled context.
+    """
+    policy = run.policy(name)
+    node = run.spec.node(name)
+    context = model = None
+    profile = run.spec.profile_for(name)
+    if profile is not None:
+        ref = node.context or ""
+        context = compile_for(run, name, ref, profile)
+        run.emit(
+            ev.ContextCompiled,
+            name,
+            attempt,
+            profile=ref,
+            manifest=context.manifest.model_dump(mode="json"),
+            context_artifact=context_artifact(context),
+        )
+        model = select_for(router, run, policy, context, profile.reserve)
+        run.emit(
+            ev.ModelSelected,
+            name,
+            attempt,
+            provider=model.chosen.provider,
+            model=model.chosen.model,
+            reason=model.reason,
+            candidates=[c.model_dump(mode="json") for c in model.candidates],
+        )
+    return Execute(
+        run_id=run.run_id,
+        node=name,
+        attempt=attempt,
+        inputs=run.state.inputs,
+        outputs=node_outputs(run),
+        upstream=node_upstream(run, name),
+        params=node.params,
+        timeout=policy.timeout,
+        context=context,
+        model=model,
+        workspace_root=run.workspace_root,
+        seed=zlib.crc32(f"{name}:{attempt}".encode()),
+    )
+
+
+def context_artifact(context: CompiledContext) -> str:
+    """The artifact name under which an attempt's context text is kept."""
+    return f"context-{context.manifest.context_sha256[:16]}"

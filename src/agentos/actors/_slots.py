@@ -1,0 +1,43 @@
+"""Per-node concurrency limits across runs: running attempts and the runs that wait."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+
+from agentos.actors.messages import RetryDue
+
+
+class NodeSlots:
+    """How many attempts of each node run now, and which wait for a slot, in order."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, int] = defaultdict(int)
+        self._waiting: dict[str, deque[RetryDue]] = defaultdict(deque)
+
+    def take(self, node: str, limit: int | None) -> bool:
+        """Take a slot of `node` if its limit allows; False when the attempt must wait."""
+        if limit is not None and self._running[node] >= limit:
+            return False
+        self._running[node] += 1
+        return True
+
+    def wait(self, due: RetryDue) -> None:
+        """Queue an attempt until a slot of its node frees up."""
+        self._waiting[due.node].append(due)
+
+    def release(self, node: str) -> bool:
+        """Give a slot back; True when an attempt is waiting for it."""
+        if self._running[node] > 0:
+            self._running[node] -= 1
+        return bool(self._waiting[node])
+
+    def next_waiting(self, node: str) -> RetryDue | None:
+        """The attempt that waited longest for `node`, if any."""
+        queue = self._waiting[node]
+        return queue.popleft() if queue else None
+
+    def forget(self, run_id: str) -> None:
+        """Drop the waiting attempts of a run that ended."""
+        for queue in self._waiting.values():
+            for due in [d for d in queue if d.run_id == run_id]:
+                queue.remove(due)
