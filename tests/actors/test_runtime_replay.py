@@ -106,3 +106,23 @@ async def test_workspace_is_rebuilt_for_a_replay(
     replayed = await sup.wait(new_id, timeout=10)
     assert replayed.nodes["two"].output == {"count": 2}
     assert (sup.workdir / new_id / "workspace" / "count.txt").read_text() == "2"
+
+
+async def test_a_refused_resume_leaves_the_run_writable(registry: Any, tmp_path: Path) -> None:
+    from agentos.actors import Supervisor
+
+    store = JsonlEventStore(tmp_path / "locks", durable=False)
+    sup = Supervisor.start(eight_node_graph(params={"sleep": 0.0}), store, agents=registry)
+    other = Supervisor.start(
+        {"name": "other", "nodes": [{"name": "x", "agent": "sleepy"}]}, store, agents=registry
+    )
+    try:
+        original = await sup.run(timeout=10)
+        with pytest.raises(ValueError, match="belongs to graph 'eight'"):
+            await other.resume(original.run_id)
+        assert await sup.resume(original.run_id) == original.run_id
+        assert not await store.has_writer(original.run_id)  # a finished run keeps no lock
+    finally:
+        await sup.stop()
+        await other.stop()
+        await store.close()

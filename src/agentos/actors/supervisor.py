@@ -184,12 +184,18 @@ class Supervisor:
         if not await self.store.exists(safe_name(run_id, "run id")):
             raise UnknownRunError(f"unknown run {run_id!r}")
         await self.store.prepare(run_id)  # takes the write lock: no other writer from here
-        events = await self.store.read_all(run_id)
-        state = fold(events)
-        self._check_graph(run_id, state)
-        if state.finished:
-            return run_id
-        return await self._continue(run_id, state, events)
+        try:
+            events = await self.store.read_all(run_id)
+            state = fold(events)
+            self._check_graph(run_id, state)
+            if state.finished:
+                await self.store.release(run_id)
+                return run_id
+            return await self._continue(run_id, state, events)
+        except BaseException:
+            if run_id not in await self.live_runs():
+                await self.store.release(run_id)  # nothing drives it: let others write it
+            raise
 
     async def replay(self, run_id: str, from_step: int | str) -> str:
         """Fork a new run from a step of `run_id` and execute it; returns the new run's id."""
