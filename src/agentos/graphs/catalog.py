@@ -92,6 +92,8 @@ class Catalog:
     def put_graph(self, graph: GraphSpec) -> GraphSpec:
         """Validate and register a graph; raises GraphValidationError listing every problem."""
         safe_name(graph.name, "graph name")
+        # what is stored must load again: the limits of a graph file (e.g. nesting depth)
+        load_graph(graph.model_dump(mode="json"))
         check(graph, agents=self.agents, policies=self.policies, profiles=self.profiles)
         with self._lock:
             path = self.root / "graphs" / f"{graph.name}.json"
