@@ -23,9 +23,9 @@ from agentos.routing.pool import default_pool
 
 TOKEN = "s3cret-token-0123456789"
 WRONG = "s3cret-token-0123456780"  # same length, last character differs
-# public by design: liveness, the schema and its viewers, and the static assets; none
-# of them carries data from the data dir (checked below)
-PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static"}
+# public by design: liveness and the static assets (css, js); none of them carries data
+# from the data dir (checked below). with a token, the schema and /docs are behind it too
+PUBLIC = {"/health", "/static"}
 
 
 def routes() -> list[tuple[str, str]]:

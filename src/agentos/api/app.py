@@ -6,11 +6,13 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from agentos.agents.registry import AgentRegistry
@@ -46,11 +48,16 @@ def create_app(
         finally:
             await runtime.stop()
 
+    # with a token, the schema and its docs page are served behind it too (see below)
+    public_docs = token is None
     app = FastAPI(
         title="AgentOS control plane",
         version="0.1.0",
         summary="Declarative multi-agent graphs, event-sourced runs, replay.",
         lifespan=lifespan,
+        openapi_url="/openapi.json" if public_docs else None,
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
     )
     app.state.token = token
     app.exception_handler(GraphValidationError)(_graph_problems)
@@ -61,7 +68,21 @@ def create_app(
     app.include_router(routes_runs.router, dependencies=secured)
     app.include_router(dashboard.router, dependencies=secured)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if not public_docs:
+        _secured_docs(app, secured)
     return app
+
+
+def _secured_docs(app: FastAPI, secured: list[Any]) -> None:
+    """The OpenAPI schema and its docs page, behind the token."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=secured)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=secured)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="AgentOS control plane")
 
 
 async def _graph_problems(request: Request, exc: Exception) -> JSONResponse:
