@@ -15,28 +15,13 @@ import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from agentos.api.app import create_app
+from chromium_support import ARGS, CHROMIUM, NEEDS_CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 HOSTILE = "<script>window.__xss=1</script>"
 RUN_ID = re.compile(r"^run-[0-9]{14}-[0-9a-f]+$")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="chromium not installed: run `make test` as root to install Debian's chromium, "
-        "or apt-get install chromium",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 def free_port() -> int:

@@ -10,20 +10,9 @@ import httpx
 import pytest
 from rel_http_server import XSS_ERROR, XSS_NOTE, fast_graph, thread_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from chromium_support import ARGS, CHROMIUM, NEEDS_CHROMIUM
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
