@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import OpenClient
+from api_support import OpenClient
 
 from agentos.api.app import create_app
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from api_helpers import OpenClient, poll, start_demo
+from api_support import OpenClient, poll, start_demo
 
 HOSTILE = "<script>alert(1)</script>"
 

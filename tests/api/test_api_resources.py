@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from api_helpers import OpenClient, poll, small_graph
+from api_support import OpenClient, poll, small_graph
 
 QUICK = {"name": "quick", "policy": {"retry": {"max_attempts": 2}, "timeout": 5}}
 PROFILE = {
@@ -72,7 +72,7 @@ async def test_invalid_graph_lists_every_problem_and_registers_nothing(
         "name": "broken",
         "nodes": [
             {"name": "a", "agent": "no.such.module:fn", "policy": "missing"},
-            {"name": "b", "agent": "api_helpers:echo", "after": ["ghost"]},
+            {"name": "b", "agent": "api_support:echo", "after": ["ghost"]},
         ],
     }
     res = await client.post("/graphs", json=bad)

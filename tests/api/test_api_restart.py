@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from api_helpers import OpenClient, poll, start_demo
+from api_support import OpenClient, poll, start_demo
 
 from agentos.demo import resolve_repo
 from agentos.events import RunCreated, RunStarted, WorkspaceCreated, utcnow

@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from api_helpers import poll, start_demo
+from api_support import poll, start_demo
 
 
 def sse_events(text: str) -> list[tuple[str, str, dict[str, object]]]:

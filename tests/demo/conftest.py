@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from demo_helpers import EXAMPLES, SAMPLE_REPO, FinishedDemo, run_quietly, tree_hash
+from demo_support import EXAMPLES, SAMPLE_REPO, FinishedDemo, run_quietly, tree_hash
 
 
 @pytest.fixture(scope="session", autouse=True)

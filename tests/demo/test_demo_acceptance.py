@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from demo_helpers import SAMPLE_REPO, FinishedDemo, kinds
+from demo_support import SAMPLE_REPO, FinishedDemo, kinds
 
 from agentos.demo import load_demo_graph
-from agentos.demo._common import return_literals
+from agentos.demo._source import return_literals
 from agentos.state import fold
 from agentos.tools import run_pytest
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demo_helpers import EXAMPLES, ROOT
+from demo_support import EXAMPLES, ROOT
 
 import agentos.demo
 from agentos.demo import GRAPH_PATH, load_demo_graph, registry, resolve_repo

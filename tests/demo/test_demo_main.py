@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from demo_helpers import OTHER_REPO, ROOT
+from demo_support import OTHER_REPO, ROOT
 
 from agentos.demo import resolve_repo
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from demo_helpers import OTHER_REPO, kinds, run_quietly
+from demo_support import OTHER_REPO, kinds, run_quietly
 
-from agentos.demo._common import return_literals
+from agentos.demo._source import return_literals
 from agentos.tools import run_pytest_sync
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from demo_helpers import SAMPLE_REPO, FinishedDemo, kinds, read_events
+from demo_support import SAMPLE_REPO, FinishedDemo, kinds, read_events
 
 from agentos.actors import Supervisor
 from agentos.demo import load_demo_graph, registry

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_helpers import SAMPLE_REPO, kinds, run_quietly
+from demo_support import SAMPLE_REPO, kinds, run_quietly
 
 from agentos.actors.node_context import NodeContext
 from agentos.agents import AgentRegistry
 from agentos.demo import register_demo_agents
-from agentos.demo._common import DemoAgentError
+from agentos.demo._agent import DemoAgentError
 from agentos.demo.checks import security
 from agentos.demo.fixers import py_fixer
 from agentos.tools import Workspace, apply_unified_patch, make_patch

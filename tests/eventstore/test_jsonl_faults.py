@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from store_helpers import make_batch
+from store_support import make_batch
 
 from agentos.eventstore import JsonlEventStore, StoreWriteError
 from agentos.eventstore._writer import FileOps

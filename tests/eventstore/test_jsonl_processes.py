@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from store_helpers import make_batch
+from store_support import make_batch
 
 from agentos.eventstore import JsonlEventStore, RunLockedError
 from agentos.eventstore._framing import unframe

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from store_helpers import make_batch, make_event
+from store_support import make_batch, make_event
 
 from agentos.events import Envelope
 from agentos.eventstore import (

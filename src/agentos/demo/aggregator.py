@@ -6,14 +6,8 @@ import ast
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._common import (
-    DemoAgentError,
-    ask_model,
-    literal,
-    return_literals,
-    upstream_output,
-    workspace,
-)
+from agentos.demo._agent import DemoAgentError, ask_model, upstream_output, workspace
+from agentos.demo._source import literal, return_literals
 from agentos.tools.patch import PatchError, apply_unified_patch, patch_paths
 from agentos.tools.workspace import Workspace
 

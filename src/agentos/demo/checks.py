@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._common import DemoAgentError, ask_model, upstream_output, workspace
+from agentos.demo._agent import DemoAgentError, ask_model, upstream_output, workspace
 from agentos.tools.security import blocking, scan
 from agentos.tools.testrunner import run_pytest
 

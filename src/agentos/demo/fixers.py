@@ -5,14 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._common import (
-    ask_model,
-    literal,
-    replace_span,
-    return_literals,
-    upstream_output,
-    workspace,
-)
+from agentos.demo._agent import ask_model, upstream_output, workspace
+from agentos.demo._source import literal, replace_span, return_literals
 from agentos.tools.patch import make_patch
 
 

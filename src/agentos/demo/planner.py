@@ -6,7 +6,8 @@ import ast
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._common import ask_model, find_function, python_sources, workspace
+from agentos.demo._agent import ask_model, workspace
+from agentos.demo._source import find_function, python_sources
 from agentos.tools.testrunner import TestFailure, run_pytest
 from agentos.tools.workspace import Workspace
 

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._common import ask_model, upstream_output, workspace
+from agentos.demo._agent import ask_model, upstream_output, workspace
 from agentos.tools.patch import DEV_NULL, make_patch
 from agentos.tools.workspace import Workspace
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._common import ask_model, upstream_output, workspace
+from agentos.demo._agent import ask_model, upstream_output, workspace
 
 _VERSION = re.compile(r"^##\s+\[?v?(\d+)\.(\d+)\.(\d+)\]?", re.MULTILINE)
 

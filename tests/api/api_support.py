@@ -42,7 +42,7 @@ async def poll(client: httpx.AsyncClient, run_id: str, timeout: float = 60) -> l
 
 
 async def echo(ctx: NodeContext) -> dict[str, Any]:
-    """A trivial agent, reachable by the import path `api_helpers:echo`."""
+    """A trivial agent, reachable by the import path `api_support:echo`."""
     await asyncio.sleep(0.01)
     return {"node": ctx.node, "upstream": sorted(ctx.upstream)}
 
@@ -53,8 +53,8 @@ def small_graph(name: str = "small", **extra: Any) -> dict[str, Any]:
         "name": name,
         "description": "two echo nodes",
         "nodes": [
-            {"name": "first", "agent": "api_helpers:echo", "policy": "quick"},
-            {"name": "second", "agent": "api_helpers:echo", "after": ["first"]},
+            {"name": "first", "agent": "api_support:echo", "policy": "quick"},
+            {"name": "second", "agent": "api_support:echo", "after": ["first"]},
         ],
         **extra,
     }

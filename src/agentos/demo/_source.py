@@ -1,4 +1,4 @@
-"""Helpers shared by the demo agents: the workspace, the model call, Python sources."""
+"""Finding a function in Python sources and editing the literal it returns."""
 
 from __future__ import annotations
 
@@ -6,43 +6,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from agentos.actors.node_context import NodeContext
 from agentos.tools.workspace import Workspace
-
-
-class DemoAgentError(RuntimeError):
-    """A demo agent cannot do its job; the node fails with this message."""
-
-
-def workspace(ctx: NodeContext) -> Workspace:
-    """The run's workspace; the demo graph always has one."""
-    if ctx.workspace is None:
-        raise DemoAgentError(f"node {ctx.node!r} needs a workspace: set `workspace:` in the graph")
-    return ctx.workspace
-
-
-async def ask_model(ctx: NodeContext, task: str) -> dict[str, Any] | None:
-    """Call the node's routed model once (recorded as model_called); None without a model.
-
-    The simulated provider answers deterministically: the agents decide with their tools,
-    the call shows what a real model would have been asked and what it would cost.
-    """
-    if ctx.model is None:
-        return None
-    context = ctx.context.text if ctx.context is not None else ""
-    reply = await ctx.complete(f"{context}\n\n## task\n{task}", max_tokens=128)
-    return {
-        "provider": reply.provider,
-        "model": reply.model,
-        "tokens_in": reply.tokens_in,
-        "tokens_out": reply.tokens_out,
-    }
-
-
-def upstream_output(ctx: NodeContext, node: str) -> dict[str, Any]:
-    """The output of node `node` if it succeeded, else an empty dict."""
-    output = ctx.outputs.get(node)
-    return output if isinstance(output, dict) else {}
 
 
 def python_sources(ws: Workspace, exclude_dirs: list[str]) -> list[str]:

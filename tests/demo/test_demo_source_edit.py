@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentos.demo._common import return_literals
+from agentos.demo._source import return_literals
 from agentos.demo.fixers import derive_fix
 from agentos.demo.release import add_entry, next_version
 
