@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiofiles
@@ -15,26 +17,52 @@ from agentos.eventstore.base import CorruptLogError
 _CHUNK = 1 << 20
 
 
+@dataclass(frozen=True)
+class ReadMark:
+    """Where the committed part of a log ended when it was last read.
+
+    Committed bytes of an append-only log never move, so a later read of the same file
+    (same inode) that wants only newer events can start there instead of at byte 0.
+    """
+
+    inode: int
+    offset: int  # just after the last complete batch
+    seq: int  # the last seq of that batch
+    lineno: int  # its last line number
+
+
 async def read_log(
-    path: Path, after_seq: int = 0, upto_seq: int | None = None
+    path: Path,
+    after_seq: int = 0,
+    upto_seq: int | None = None,
+    mark: ReadMark | None = None,
+    marks: dict[Path, ReadMark] | None = None,
 ) -> AsyncIterator[Envelope]:
     """Yield committed events with after_seq < seq <= upto_seq.
 
     A torn tail (an incomplete line or batch at the end) is not committed and is not
     yielded; a bad line with data after it raises CorruptLogError naming the line.
+    With `mark` (of this file, at or before `after_seq`) reading starts there; the end of
+    the committed part read is left in `marks[path]`.
     """
-    lineno = 0
-    expect_seq = 1
-    batch: list[tuple[int, bytes]] = []
-    left = 0  # lines still due in the open batch
-    bad: tuple[int, str] | None = None
-    rest = b""
     async with aiofiles.open(path, "rb") as f:
+        inode = os.fstat(f.fileno()).st_ino
+        if mark is None or mark.inode != inode or mark.seq > after_seq:
+            mark = ReadMark(inode, 0, 0, 0)
+        await f.seek(mark.offset)
+        consumed = mark.offset
+        lineno = mark.lineno
+        expect_seq = mark.seq + 1
+        batch: list[tuple[int, bytes]] = []
+        left = 0  # lines still due in the open batch
+        bad: tuple[int, str] | None = None
+        rest = b""
         while chunk := await f.read(_CHUNK):
             lines = (rest + chunk).split(b"\n")
             rest = lines.pop()
             for line in lines:
                 lineno += 1
+                consumed += len(line) + 1
                 if bad is not None:
                     raise CorruptLogError(f"{path}: line {bad[0]}: {bad[1]}")
                 parsed = unframe(line)
@@ -49,18 +77,21 @@ async def read_log(
                 left = marker
                 if left:
                     continue
-                for n, raw in batch:
-                    event = _decode(path, n, raw)
+                events = [_decode(path, n, raw) for n, raw in batch]
+                for (n, _), event in zip(batch, events, strict=True):
                     if event.seq != expect_seq:
                         raise CorruptLogError(
                             f"{path}: line {n}: seq {event.seq} where {expect_seq} was expected"
                         )
                     expect_seq += 1
+                batch = []
+                if marks is not None:
+                    marks[path] = ReadMark(inode, consumed, expect_seq - 1, lineno)
+                for event in events:
                     if upto_seq is not None and event.seq > upto_seq:
                         return
                     if event.seq > after_seq:
                         yield event
-                batch = []
     if bad is not None and rest:
         raise CorruptLogError(f"{path}: line {bad[0]}: {bad[1]}")
     # anything left (a bad last line, an open batch, a partial line) is an uncommitted tail

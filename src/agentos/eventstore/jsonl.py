@@ -19,7 +19,7 @@ from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
 from agentos.eventstore._framing import BadLineError, frame, scan
 from agentos.eventstore._lock import RunLock, is_held
-from agentos.eventstore._reader import read_log
+from agentos.eventstore._reader import ReadMark, read_log
 from agentos.eventstore._writer import FileOps, GroupWriter, LogFile
 from agentos.eventstore.base import (
     ArtifactNotFoundError,
@@ -66,6 +66,7 @@ class JsonlEventStore(EventStore):
         self._open_lock = threading.Lock()
         self._lock = threading.Lock()
         self._logs: dict[str, tuple[LogFile, RunLock]] = {}
+        self._read_marks: dict[Path, ReadMark] = {}
 
     def run_dir(self, run_id: str) -> Path:
         """The folder of a run."""
@@ -212,7 +213,9 @@ class JsonlEventStore(EventStore):
         path = self.log_path(run_id)
         if not await asyncio.to_thread(path.exists):
             raise UnknownRunError(f"unknown run {run_id!r}: no log at {path}")
-        async for event in read_log(path, after_seq, upto_seq):
+        # a follower reads the same log again and again: start after what it already saw
+        mark = self._read_marks.get(path)
+        async for event in read_log(path, after_seq, upto_seq, mark, self._read_marks):
             yield event
 
     async def last_seq(self, run_id: str) -> int:
