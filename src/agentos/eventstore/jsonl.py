@@ -14,6 +14,7 @@ from typing import Any
 import aiofiles
 import orjson
 
+from agentos._files import fsync_dir, write_atomic
 from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
@@ -164,8 +165,8 @@ class JsonlEventStore(EventStore):
             if found.tail:  # only once the log is known good: a refused log stays as it was
                 self._cut_tail(path, fd, found.good_end, found.tail)
             if new_dir and self.durable:
-                _fsync_dir(path.parent)
-                _fsync_dir(path.parent.parent)
+                fsync_dir(path.parent)
+                fsync_dir(path.parent.parent)
             device = os.fstat(fd).st_dev
             return LogFile(run_id, fd, size=found.good_end, last_seq=last, device=device)
         except BaseException:
@@ -250,7 +251,7 @@ class JsonlEventStore(EventStore):
         path = self.artifact_path(run_id, name)
         await asyncio.to_thread(self._writable_dir, run_id)
         data = orjson.dumps(doc)
-        await asyncio.to_thread(_write_atomic, path, data, self.durable)
+        await asyncio.to_thread(write_atomic, path, data, self.durable)
 
     async def get_artifact(self, run_id: str, name: str) -> Any:
         path = self.artifact_path(run_id, name)
@@ -269,24 +270,3 @@ def _read_fd(fd: int) -> bytes:
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes, durable: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
-    if durable:
-        _fsync_dir(path.parent)

@@ -7,7 +7,6 @@ profiles, and the default provider pool are there from the start.
 
 from __future__ import annotations
 
-import os
 import threading
 from importlib import resources
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
+from agentos._files import write_atomic
 from agentos._names import safe_name
 from agentos.agents.registry import AgentRegistry
 from agentos.context.profile import ContextProfile
@@ -86,7 +86,7 @@ class Catalog:
     def set_pool(self, pool: ProviderPool) -> None:
         """Replace the provider pool."""
         with self._lock:
-            _write_atomic(self.root / "providerpool.json", pool.model_dump_json().encode())
+            write_atomic(self.root / "providerpool.json", pool.model_dump_json().encode())
             self.pool = pool
 
     def put_graph(self, graph: GraphSpec) -> GraphSpec:
@@ -97,7 +97,7 @@ class Catalog:
         check(graph, agents=self.agents, policies=self.policies, profiles=self.profiles)
         with self._lock:
             path = self.root / "graphs" / f"{graph.name}.json"
-            _write_atomic(path, graph.model_dump_json().encode())
+            write_atomic(path, graph.model_dump_json().encode())
             self.graphs[graph.name] = graph
         return graph
 
@@ -120,15 +120,5 @@ class Catalog:
                 blob = orjson.dumps({k: v.model_dump(mode="json") for k, v in updated.items()})
             except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
                 raise ValueError(f"cannot store {name!r}: {exc}") from None
-            _write_atomic(self.root / f"{file}.json", blob)
+            write_atomic(self.root / f"{file}.json", blob)
             table[name] = value
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -1,0 +1,37 @@
+"""Durable file replacement: write aside, fsync, rename over, fsync the directory."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the directory's entries (a created or renamed file) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace `path` with `data` so that a crash leaves the old or the new file, whole.
+
+    With `durable`, the new file and its name are on disk when this returns.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        fsync_dir(path.parent)
