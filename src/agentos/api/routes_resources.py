@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
@@ -46,7 +47,7 @@ async def health() -> Health:
 async def register_policy(body: PolicyRegistration, request: Request) -> Ok:
     """Register (or replace) a named policy."""
     rt = runtime(request)
-    _checked(lambda: rt.catalog.put_policy(body.name, body.policy))
+    await _checked(lambda: rt.catalog.put_policy(body.name, body.policy))
     rt.invalidate()
     return Ok(name=body.name)
 
@@ -55,7 +56,7 @@ async def register_policy(body: PolicyRegistration, request: Request) -> Ok:
 async def register_profile(body: ProfileRegistration, request: Request) -> Ok:
     """Register (or replace) a named context profile."""
     rt = runtime(request)
-    _checked(lambda: rt.catalog.put_profile(body.name, body.profile))
+    await _checked(lambda: rt.catalog.put_profile(body.name, body.profile))
     rt.invalidate()
     return Ok(name=body.name)
 
@@ -64,7 +65,7 @@ async def register_profile(body: ProfileRegistration, request: Request) -> Ok:
 async def set_provider_pool(body: ProviderPool, request: Request) -> Ok:
     """Replace the provider pool new runs route their model calls through."""
     rt = runtime(request)
-    rt.catalog.set_pool(body)
+    await _checked(lambda: rt.catalog.set_pool(body))
     rt.invalidate()
     return Ok(name="providerpool")
 
@@ -73,7 +74,7 @@ async def set_provider_pool(body: ProviderPool, request: Request) -> Ok:
 async def register_graph(body: GraphSpec, request: Request) -> Ok:
     """Validate and register a graph; 422 lists every problem, and nothing is stored."""
     rt = runtime(request)
-    _checked(lambda: rt.catalog.put_graph(body))
+    await _checked(lambda: rt.catalog.put_graph(body))
     rt.invalidate(body.name)
     return Ok(name=body.name)
 
@@ -107,9 +108,9 @@ def graph_or_404(rt: Runtime, name: str) -> GraphSpec:
         raise HTTPException(404, str(exc.args[0])) from None
 
 
-def _checked(register: Callable[[], object]) -> None:
-    """Run a registration; a bad name becomes a 422."""
+async def _checked(register: Callable[[], object]) -> None:
+    """Run a registration off the loop (it fsyncs); a bad name becomes a 422."""
     try:
-        register()
+        await asyncio.to_thread(register)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
