@@ -157,3 +157,19 @@ async def test_run_with_a_missing_workspace_is_422(client: httpx.AsyncClient) ->
     assert res.status_code == 422
     assert "no/such/dir" in res.json()["detail"]
     assert (await client.get("/runs")).json() == []
+
+
+async def test_concurrent_reads_of_a_live_run_agree(client: httpx.AsyncClient) -> None:
+    import asyncio
+
+    run_id = await start_demo(client, pr_number=3)
+    seen: list[int] = []
+    while True:
+        answers = await asyncio.gather(*(client.get(f"/runs/{run_id}") for _ in range(8)))
+        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+        seen += [a.json()["last_seq"] for a in answers]
+        if answers[-1].json()["status"] in ("succeeded", "failed"):
+            break
+        await asyncio.sleep(0.02)
+    final = (await client.get(f"/runs/{run_id}/events")).json()
+    assert max(seen) == final["last_seq"] == final["count"]

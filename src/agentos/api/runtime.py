@@ -14,7 +14,7 @@ from agentos.eventstore.base import StoreError, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Budget
-from agentos.state.load import load_state
+from agentos.state.fold import Folding
 from agentos.state.run_state import RunState
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ class Runtime:
         self._supervisors: dict[str, Supervisor] = {}
         self._retired: list[Supervisor] = []
         self._retiring: set[asyncio.Task[None]] = set()
-        self._finished: dict[str, RunState] = {}  # finished runs never change again
+        self._folds: dict[str, Folding] = {}  # per run, fed as its log grows
+        self._fold_locks: dict[str, asyncio.Lock] = {}
 
     def supervisor(self, graph: str) -> Supervisor:
         """The supervisor of `graph`; KeyError for an unknown graph."""
@@ -84,16 +85,25 @@ class Runtime:
         return await self.supervisor(state.graph).replay(run_id, from_step)
 
     async def state(self, run_id: str) -> RunState:
-        """The run's state folded from its log (UnknownRunError when it has none)."""
-        cached = self._finished.get(run_id)
-        if cached is not None:
-            return cached
-        state = await load_state(self.store, run_id)
-        if not state.run_id:
-            raise UnknownRunError(f"unknown run {run_id!r}")
-        if state.finished:
-            self._finished[run_id] = state
-        return state
+        """The run's state folded from its log (UnknownRunError when it has none).
+
+        Each run's fold is kept and fed only the events appended since the last call, so
+        polling a long or busy run does not fold its whole log again.
+        """
+        folding = self._folds.get(run_id)
+        if folding is not None and folding.state.finished:
+            return folding.state
+        lock = self._fold_locks.setdefault(run_id, asyncio.Lock())
+        async with lock:  # two requests must not feed the same events twice
+            folding = self._folds.get(run_id) or Folding()
+            async for event in self.store.read(run_id, after_seq=folding.state.last_seq):
+                folding.feed(event)
+            if not folding.state.run_id:
+                raise UnknownRunError(f"unknown run {run_id!r}")
+            self._folds[run_id] = folding
+        if folding.state.finished:
+            self._fold_locks.pop(run_id, None)
+        return folding.state
 
     async def states(self) -> list[RunState]:
         """Every run's state, newest first; unreadable logs are left out (and logged)."""
