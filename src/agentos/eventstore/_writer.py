@@ -104,26 +104,41 @@ class GroupWriter:
 
     def _commit(self, batch: list[_Request]) -> None:
         written: dict[LogFile, list[_Request]] = {}
+        starts: dict[LogFile, int] = {}  # each log's size before this group
         for request in batch:
+            starts.setdefault(request.log, request.log.size)
             if self._write(request):
                 written.setdefault(request.log, []).append(request)
         # sync every file before waking any appender: a woken event loop would hold the
         # gil while this thread waits to run the next fsync
-        if self.durable and self.ops.syncfs is not None and len(written) > self.ops.syncfs_from:
+        healthy = [log for log in written if log.broken is None]
+        if self.durable and self.ops.syncfs is not None and len(healthy) > self.ops.syncfs_from:
             devices: dict[int, list[LogFile]] = {}
-            for log in written:
+            for log in healthy:
                 devices.setdefault(log.device, []).append(log)
             for logs in devices.values():
                 self._syncfs(logs)
-            errors = [(requests, log.broken) for log, requests in written.items()]
         else:
-            errors = [(requests, self._sync(log)) for log, requests in written.items()]
-        for requests, error in errors:
-            for request in requests:
-                if error is None:
+            for log in healthy:
+                self._sync(log)
+        for log, requests in written.items():
+            if log.broken is None:
+                for request in requests:
                     request.future.set_result(None)
-                else:
-                    request.future.set_exception(StoreWriteError(error))
+                continue
+            # nothing of a failed group stays: no reader may take it for committed
+            self._cut(log, starts[log])
+            for request in requests:
+                request.future.set_exception(StoreWriteError(log.broken))
+
+    def _cut(self, log: LogFile, size: int) -> None:
+        """Truncate the log back to `size`, dropping what this group wrote to it."""
+        try:
+            self.ops.truncate(log.fd, size)
+        except OSError as exc:
+            log.broken = f"{log.broken}; its unacknowledged batch could not be cut ({exc})"
+            return
+        log.size = size
 
     def _write(self, request: _Request) -> bool:
         log = request.log
@@ -157,9 +172,9 @@ class GroupWriter:
                     "and the log takes no more writes until it is opened again"
                 )
 
-    def _sync(self, log: LogFile) -> str | None:
+    def _sync(self, log: LogFile) -> None:
         if not self.durable:
-            return None
+            return
         try:
             self.ops.fsync(log.fd)
         except OSError as exc:
@@ -168,5 +183,3 @@ class GroupWriter:
                 f"run {log.run_id}: fsync failed ({exc}); the append was not acknowledged "
                 "and the log takes no more writes until it is opened again"
             )
-            return log.broken
-        return None
