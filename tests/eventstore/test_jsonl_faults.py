@@ -180,10 +180,12 @@ class CountingSyncfs:
         self.fail = fail
         self.syncfs_calls = 0
         self.fsync_calls = 0
+        self.synced: list[str] = []  # the paths fsynced, in order
         self.ops = FileOps(fsync=self.fsync, syncfs=self.syncfs, syncfs_from=syncfs_from)
 
     def fsync(self, fd: int) -> None:
         self.fsync_calls += 1
+        self.synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         os.fdatasync(fd)
 
     def syncfs(self, fd: int) -> None:
@@ -220,7 +222,30 @@ async def test_a_small_group_syncs_file_by_file(tmp_path: Path) -> None:
     store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
     try:
         assert await _append_many(store, ["only"]) == [2]
-        assert (counting.syncfs_calls, counting.fsync_calls) == (0, 1)
+        # the new log, and the folders that hold its name and its run folder's name
+        assert counting.syncfs_calls == 0
+        run_dir = store.run_dir("only")
+        assert counting.synced == [str(run_dir / "events.jsonl"), str(run_dir), str(tmp_path)]
+        counting.synced.clear()
+        assert await store.append("only", make_batch("only", 3, 1), 2) == 3
+        assert counting.synced == [str(run_dir / "events.jsonl")]  # the names are durable now
+    finally:
+        await store.close()
+
+
+async def test_a_failed_folder_sync_acknowledges_nothing(tmp_path: Path) -> None:
+    def fsync(fd: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fdatasync(fd)
+
+    store = JsonlEventStore(tmp_path, durable=True, ops=FileOps(fsync=fsync, syncfs=None))
+    try:
+        with pytest.raises(StoreWriteError, match="fsync failed on its folder"):
+            await store.append("r", make_batch("r", 1, 2), 0)
+        assert store.log_path("r").read_bytes() == b""  # written, then cut: not acknowledged
+        with pytest.raises(StoreWriteError):
+            await store.append("r", make_batch("r", 1, 2), 0)
     finally:
         await store.close()
 

@@ -203,7 +203,7 @@ async def _sweep(tmp_path: Path, cases: list[tuple[str, int, bool]]) -> list[Fau
 
 async def test_wait_raises_instead_of_hanging_after_a_failed_fsync(tmp_path: Path) -> None:
     """Regression: `wait` for a run stopped by a failed append used to follow it forever."""
-    faults = FaultyOps("fsync", 2)
+    faults = FaultyOps("fsync", 3)  # the first commit syncs the new log and its 2 folders
     store = JsonlEventStore(tmp_path, durable=True, ops=faults.ops)
     sup = Supervisor.start(GRAPH, store, agents=Executions().registry(), workdir=tmp_path)
     try:

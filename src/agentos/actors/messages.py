@@ -123,6 +123,11 @@ class Acked:
 
 
 @dataclass
+class AcksDue:
+    """Appends were acknowledged: drain the supervisor's `AckQueue`."""
+
+
+@dataclass
 class SlotFree:
     """A node's concurrency slot was released; a waiting run may start it."""
 

@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import hashlib
 import inspect
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import orjson
 import pykka
 
+from agentos.actors._loop_actor import LoopActor
 from agentos.actors.messages import CancelTasks, Execute, ModelCall, NodeDone
 from agentos.actors.node_context import Next, NodeContext
 from agentos.eventstore.base import EventStore
@@ -25,8 +25,8 @@ from agentos.tools.workspace import FileWrite, Workspace
 Agent = Callable[[NodeContext], Any]
 
 
-class NodeActor(pykka.ThreadingActor):
-    """Starts attempts of one node on the event loop and reports their outcome."""
+class NodeActor(LoopActor):
+    """Runs attempts of one node as tasks on its loop and reports their outcome."""
 
     def __init__(
         self,
@@ -38,51 +38,38 @@ class NodeActor(pykka.ThreadingActor):
         router: Router,
         store: EventStore,
     ) -> None:
-        super().__init__()
+        super().__init__(loop)
         self.store = store
         self.name = name
         self.agent = agent
         self.supervisor = supervisor
-        self.loop = loop
         self.executor = executor
         self.router = router
-        self._lock = threading.Lock()
         self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def on_receive(self, message: Any) -> None:
         if isinstance(message, Execute):
-            self._start(message)
+            self._spawn(message)
         elif isinstance(message, CancelTasks):
             self._cancel(message.run_id)
 
     def on_stop(self) -> None:
-        with self._lock:
-            tasks = list(self._tasks.values())
-        for task in tasks:
-            if not self.loop.is_closed():
-                self.loop.call_soon_threadsafe(task.cancel)
-
-    def _start(self, job: Execute) -> None:
-        self.loop.call_soon_threadsafe(self._spawn, job)
+        if self.loop.is_closed():
+            return  # its tasks went with it
+        for task in list(self._tasks.values()):
+            task.cancel()
 
     def _spawn(self, job: Execute) -> None:
-        """On the loop: run the attempt as a task, kept until it ends (for cancellation)."""
+        """Run the attempt as a task, kept until it ends (for cancellation)."""
         key = (job.run_id, job.attempt)
         task = self.loop.create_task(self._execute(job))
-        with self._lock:
-            self._tasks[key] = task
-
-        def forget(_: asyncio.Task[None]) -> None:
-            with self._lock:
-                self._tasks.pop(key, None)
-
-        task.add_done_callback(forget)
+        self._tasks[key] = task
+        task.add_done_callback(lambda _: self._tasks.pop(key, None))
 
     def _cancel(self, run_id: str) -> None:
-        with self._lock:
-            tasks = [t for (rid, _), t in self._tasks.items() if rid == run_id]
-        for task in tasks:
-            self.loop.call_soon_threadsafe(task.cancel)
+        for (rid, _), task in list(self._tasks.items()):
+            if rid == run_id:
+                task.cancel()
 
     async def _execute(self, job: Execute) -> None:
         writes: list[FileWrite] = []

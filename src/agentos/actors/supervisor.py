@@ -18,6 +18,7 @@ import pykka
 
 from agentos._names import safe_name
 from agentos.actors._loop import LoopThread
+from agentos.actors._loop_actor import stop_actor
 from agentos.actors.messages import (
     CancelRun,
     ContinueRun,
@@ -149,7 +150,7 @@ class Supervisor:
         # a fresh id needs no look-up: the first append expects an empty log anyway
         run_id = run_id or new_run_id()
         workspace = await self._new_workspace(run_id, merged) if self.spec.workspace else None
-        await self.store.prepare(run_id)
+        # no `prepare`: the first append creates the new log (a few metadata calls)
         result: str = await self._ask(lambda r: StartRun(run_id, merged, limits, workspace, r))
         return result
 
@@ -238,7 +239,7 @@ class Supervisor:
     def _stop_actors(self) -> None:
         if not self._stopped:
             self._stopped = True
-            self._ref.stop()
+            stop_actor(self._ref)
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> Supervisor:

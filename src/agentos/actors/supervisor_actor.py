@@ -10,12 +10,15 @@ from typing import Any
 
 import pykka
 
+from agentos.actors._acks import AckQueue
 from agentos.actors._attempt import prepare_attempt
+from agentos.actors._loop_actor import LoopActor, stop_actor
 from agentos.actors._run import LiveRun
 from agentos.actors._slots import NodeSlots
 from agentos.actors.errors import BudgetExceededError, RunEndedError
 from agentos.actors.messages import (
     Acked,
+    AcksDue,
     CancelRun,
     CancelTasks,
     ContinueRun,
@@ -45,8 +48,12 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Sequence[ev.Envelope], RunState], None]
 
 
-class SupervisorActor(pykka.ThreadingActor):
-    """Owns the live state of every run of its graph; the only writer of their logs."""
+class SupervisorActor(LoopActor):
+    """Owns the live state of every run of its graph; the only writer of their logs.
+
+    It runs on the event loop of its agents (see `LoopActor`): deciding, handing a job to a
+    node actor and hearing back from it are callbacks on one thread.
+    """
 
     def __init__(
         self,
@@ -58,19 +65,21 @@ class SupervisorActor(pykka.ThreadingActor):
         executor: concurrent.futures.Executor,
         listeners: Sequence[Listener] = (),
     ) -> None:
-        super().__init__()
+        super().__init__(loop)
         self.spec = spec
         self.topo = Topology(spec)
         self.agents = agents
         self.store = store
         self.router = router
-        self.loop = loop
         self.executor = executor
         self.listeners = list(listeners)
         self._runs: dict[str, LiveRun] = {}
         self._dropped: dict[str, BaseException] = {}  # why runs stopped after a failed append
         self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
         self._slots = NodeSlots()
+        self._releases: set[asyncio.Task[None]] = set()
+        self._acks = AckQueue(self.actor_ref.tell)
+        self._unhook = store.on_commit(self._acks.wake)
 
     # message routing
 
@@ -87,8 +96,9 @@ class SupervisorActor(pykka.ThreadingActor):
                 self._drop(run, exc)
 
     def _receive(self, message: Any) -> None:
-        if isinstance(message, Acked):
-            self._acked(message)
+        if isinstance(message, AcksDue):
+            for ack in self._acks.drain():
+                self._acked(ack)
         elif isinstance(message, StartRun):
             self._start_run(message)
         elif isinstance(message, ContinueRun):
@@ -274,10 +284,7 @@ class SupervisorActor(pykka.ThreadingActor):
             self.actor_ref.tell(SlotFree(name))
 
     def _later(self, delay: float, message: Any) -> None:
-        def schedule() -> None:
-            self.loop.call_later(delay, self.actor_ref.tell, message)
-
-        self.loop.call_soon_threadsafe(schedule)
+        self.loop.call_later(delay, self.actor_ref.tell, message)
 
     def _node_actor(self, run: LiveRun, name: str) -> pykka.ActorRef[Any]:
         ref = run.spec.node(name).agent
@@ -316,8 +323,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if future.done():  # an in-memory store acknowledges at once: no round trip
             self._acked(Acked(run.run_id, future))
             return
-        run_id = run.run_id
-        future.add_done_callback(lambda f: self.actor_ref.tell(Acked(run_id, f)))
+        self._acks.watch(run.run_id, future)
 
     def _acked(self, msg: Acked) -> None:
         run = self._runs.get(msg.run_id)
@@ -354,7 +360,7 @@ class SupervisorActor(pykka.ThreadingActor):
             reply.set_result(run.state)  # final: nothing changes it any more
         for fact in run.inbox:
             self._orphan(fact)
-        asyncio.run_coroutine_threadsafe(self.store.release(run.run_id), self.loop)
+        self._release(run.run_id)
 
     def _drop(self, run: LiveRun, error: BaseException) -> None:
         """Stop driving a run whose append failed; its log keeps what was acknowledged."""
@@ -373,7 +379,15 @@ class SupervisorActor(pykka.ThreadingActor):
                 waiting.set_exception(error)
         for actor in self._nodes.values():
             actor.tell(CancelTasks(run.run_id))
-        asyncio.run_coroutine_threadsafe(self.store.release(run.run_id), self.loop)
+        self._release(run.run_id)
+
+    def _release(self, run_id: str) -> None:
+        """Let go of the run's log (its lock) once the loop gets to it."""
+        if self.loop.is_closed():
+            return
+        task = self.loop.create_task(self.store.release(run_id))
+        self._releases.add(task)  # a task nobody references may be collected mid-way
+        task.add_done_callback(self._releases.discard)
 
     def _tell_listeners(self, events: Sequence[ev.Envelope], state: RunState) -> None:
         for listener in self.listeners:
@@ -383,8 +397,9 @@ class SupervisorActor(pykka.ThreadingActor):
                 log.exception("listener failed")
 
     def on_stop(self) -> None:
+        self._unhook()
         for actor in self._nodes.values():
-            actor.stop()
+            stop_actor(actor)
         self._nodes.clear()
         for run in list(self._runs.values()):
             for reply in run.waiters:

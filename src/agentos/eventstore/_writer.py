@@ -1,4 +1,4 @@
-"""Group commit: one thread writes queued batches, then fsyncs each touched file once."""
+"""Group commit: batches are written at once; one thread makes each group durable."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class LogFile:
     last_seq: int
     broken: str | None = None
     device: int = 0  # st_dev of the file: one syncfs covers one filesystem
+    dirs: tuple[str, ...] = ()  # folders whose new entries the first commit makes durable
 
 
 def _libc_syncfs() -> Callable[[int], None] | None:
@@ -57,82 +58,109 @@ class FileOps:
 
 
 @dataclass(eq=False)
-class _Request:
+class _Written:
+    """A batch on its way to disk: where its log ended before it, what it acknowledges."""
+
     log: LogFile
-    data: bytes
-    future: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
+    start: int
+    last_seq: int
+    future: concurrent.futures.Future[int]
 
 
 class GroupWriter:
-    """Appends batches in submission order; a batch is acknowledged after its fsync."""
+    """Writes each batch at once, in order; acknowledges it once it is durable.
 
-    def __init__(self, durable: bool = True, ops: FileOps | None = None) -> None:
+    The appender's thread writes (a `write` to the page cache costs microseconds); one
+    thread makes whatever was written meanwhile durable with one fsync per file, or one
+    syncfs, and only then resolves the futures. Without `durable` nothing waits.
+    """
+
+    def __init__(
+        self,
+        durable: bool = True,
+        ops: FileOps | None = None,
+        committed: Callable[[], None] = lambda: None,
+    ) -> None:
         self.durable = durable
         self.ops = ops or FileOps()
-        self._cond = threading.Condition()
-        self._queue: list[_Request] = []
+        self._committed = committed  # called after each group's futures are resolved
+        self._cond = threading.Condition()  # guards writes, cuts and the queue
+        self._queue: list[_Written] = []
         self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="agentos-log-writer", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if durable:
+            self._thread = threading.Thread(target=self._loop, name="agentos-log-sync", daemon=True)
+            self._thread.start()
 
-    def submit(self, log: LogFile, data: bytes) -> concurrent.futures.Future[None]:
-        """Queue `data` for the end of `log`; the future resolves once it is durable."""
-        request = _Request(log, data)
+    def submit(self, log: LogFile, data: bytes, last_seq: int) -> concurrent.futures.Future[int]:
+        """Write `data` at the end of `log`; the future gives `last_seq` once it is durable."""
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
         with self._cond:
             if self._closed:
                 raise StoreWriteError("the event store is closed")
-            self._queue.append(request)
-            self._cond.notify()
-        return request.future
+            start = log.size
+            written = log.broken is None and self._write(log, data)
+            if written and self.durable:
+                self._queue.append(_Written(log, start, last_seq, future))
+                self._cond.notify()
+                return future
+        # resolved outside the lock: done-callbacks may append again
+        if written:
+            future.set_result(last_seq)
+        else:
+            future.set_exception(StoreWriteError(str(log.broken)))
+        return future
 
     def close(self) -> None:
-        """Finish queued writes and stop the thread."""
+        """Make what was written durable and stop the thread."""
         with self._cond:
             self._closed = True
             self._cond.notify()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
 
     def _loop(self) -> None:
         while True:
             with self._cond:
                 while not self._queue and not self._closed:
                     self._cond.wait()
-                batch, self._queue = self._queue, []
-                if not batch and self._closed:
+                group, self._queue = self._queue, []
+                if not group and self._closed:
                     return
-            self._commit(batch)
+            self._commit(group)
 
-    def _commit(self, batch: list[_Request]) -> None:
-        written: dict[LogFile, list[_Request]] = {}
+    def _commit(self, group: list[_Written]) -> None:
         starts: dict[LogFile, int] = {}  # each log's size before this group
-        for request in batch:
-            starts.setdefault(request.log, request.log.size)
-            if self._write(request):
-                written.setdefault(request.log, []).append(request)
-        # sync every file before waking any appender: a woken event loop would hold the
-        # gil while this thread waits to run the next fsync
-        healthy = [log for log in written if log.broken is None]
-        if self.durable and self.ops.syncfs is not None and len(healthy) > self.ops.syncfs_from:
+        for item in group:
+            starts.setdefault(item.log, item.start)
+        healthy = [log for log in starts if log.broken is None]
+        if self.ops.syncfs is not None and len(healthy) > self.ops.syncfs_from:
             devices: dict[int, list[LogFile]] = {}
             for log in healthy:
                 devices.setdefault(log.device, []).append(log)
             for logs in devices.values():
-                self._syncfs(logs)
+                self._syncfs(logs)  # covers the folders' entries too
         else:
             for log in healthy:
                 self._sync(log)
-        for log, requests in written.items():
-            if log.broken is None:
-                for request in requests:
-                    request.future.set_result(None)
-                continue
+            self._sync_dirs([log for log in healthy if log.dirs and log.broken is None])
+        failed = [item for item in group if item.log.broken is not None]
+        if failed:
             # nothing of a failed group stays: no reader may take it for committed
-            self._cut(log, starts[log])
-            for request in requests:
-                request.future.set_exception(StoreWriteError(log.broken))
+            with self._cond:
+                for log in {item.log for item in failed}:
+                    self._cut(log, starts[log])
+        for item in group:
+            if item.log.broken is None:
+                item.future.set_result(item.last_seq)
+            else:
+                item.future.set_exception(StoreWriteError(item.log.broken))
+        self._committed()
 
     def _cut(self, log: LogFile, size: int) -> None:
         """Truncate the log back to `size`, dropping what this group wrote to it."""
+        if log.size <= size:
+            return
         try:
             self.ops.truncate(log.fd, size)
         except OSError as exc:
@@ -140,12 +168,8 @@ class GroupWriter:
             return
         log.size = size
 
-    def _write(self, request: _Request) -> bool:
-        log = request.log
-        if log.broken is not None:
-            request.future.set_exception(StoreWriteError(log.broken))
-            return False
-        view = memoryview(request.data)
+    def _write(self, log: LogFile, data: bytes) -> bool:
+        view = memoryview(data)
         try:
             while view:
                 view = view[self.ops.write(log.fd, view) :]  # type: ignore[arg-type]
@@ -155,9 +179,8 @@ class GroupWriter:
                 self.ops.truncate(log.fd, log.size)  # cut the partial batch off
             except OSError:
                 log.broken += "; the torn batch is cut when the run is opened again"
-            request.future.set_exception(StoreWriteError(log.broken))
             return False
-        log.size += len(request.data)
+        log.size += len(data)
         return True
 
     def _syncfs(self, logs: list[LogFile]) -> None:
@@ -172,9 +195,31 @@ class GroupWriter:
                     "and the log takes no more writes until it is opened again"
                 )
 
+    def _sync_dirs(self, logs: list[LogFile]) -> None:
+        """Make new logs' folder entries durable, each folder once for the whole group."""
+        users: dict[str, list[LogFile]] = {}
+        for log in logs:
+            for path in log.dirs:
+                users.setdefault(path, []).append(log)
+        for path, waiting in users.items():
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    self.ops.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                for log in waiting:
+                    log.broken = (
+                        f"run {log.run_id}: fsync failed on its folder {path} ({exc}); the "
+                        "append was not acknowledged and the log takes no more writes until it "
+                        "is opened again"
+                    )
+        for log in logs:
+            if log.broken is None:
+                log.dirs = ()
+
     def _sync(self, log: LogFile) -> None:
-        if not self.durable:
-            return
         try:
             self.ops.fsync(log.fd)
         except OSError as exc:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from agentos.events.model import TERMINAL_TYPES, Envelope
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -83,6 +86,10 @@ class _Subscribers:
             if not subs:
                 self._subs.pop(run_id, None)
 
+    def __bool__(self) -> bool:
+        """Whether any run has a follower in this process."""
+        return bool(self._subs)
+
     def notify(self, run_id: str) -> None:
         with self._lock:
             subs = list(self._subs.get(run_id, ()))
@@ -103,6 +110,7 @@ class EventStore(ABC):
 
     def __init__(self) -> None:
         self._subscribers = _Subscribers()
+        self._commit_hooks: list[Callable[[], None]] = []
 
     async def append(self, run_id: str, events: Sequence[Envelope], expected_seq: int) -> int:
         """Append a batch atomically after `expected_seq`; return the new last seq.
@@ -114,7 +122,27 @@ class EventStore(ABC):
         return await asyncio.wrap_future(self.submit(run_id, events, expected_seq))
 
     async def prepare(self, run_id: str) -> None:  # noqa: B027
-        """Get ready to write the run (open its log) without blocking the loop."""
+        """Get ready to write an existing run (open and check its log) off the loop.
+
+        `submit` opens a log that was not prepared; for a new run that costs a few
+        metadata calls (no read, no fsync), for an existing log a read of all of it.
+        """
+
+    def on_commit(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` after each group of appends resolved outside `submit` (in the
+        store's thread), once their futures are resolved; returns its remover.
+
+        One wake-up per group instead of one per append: see `actors/_acks.py`.
+        """
+        self._commit_hooks.append(hook)
+        return lambda: self._commit_hooks.remove(hook)
+
+    def _committed(self) -> None:
+        for hook in list(self._commit_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("commit hook failed")
 
     @abstractmethod
     def submit(

@@ -14,7 +14,7 @@ from typing import Any
 import aiofiles
 import orjson
 
-from agentos._files import fsync_dir, write_atomic
+from agentos._files import write_atomic
 from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
@@ -63,7 +63,7 @@ class JsonlEventStore(EventStore):
         self.root = Path(root) if root is not None else default_root()
         self.durable = default_durable() if durable is None else durable
         self.recovered: list[str] = []  # warnings about torn tails cut on open
-        self._writer = GroupWriter(self.durable, ops)
+        self._writer = GroupWriter(self.durable, ops, self._committed)
         self._open_lock = threading.Lock()
         self._lock = threading.Lock()
         self._logs: dict[str, tuple[LogFile, RunLock]] = {}
@@ -113,21 +113,16 @@ class JsonlEventStore(EventStore):
                 done: concurrent.futures.Future[int] = concurrent.futures.Future()
                 done.set_result(logfile.last_seq)
                 return done
-            written = self._writer.submit(logfile, frame(events))
             logfile.last_seq = events[-1].seq
-        result: concurrent.futures.Future[int] = concurrent.futures.Future()
-        last = events[-1].seq
+            written = self._writer.submit(logfile, frame(events), logfile.last_seq)
+        if self._subscribers:  # wake followers of this run once the batch is durable
 
-        def acknowledge(f: concurrent.futures.Future[None]) -> None:
-            error = f.exception()
-            if error is not None:
-                result.set_exception(error)
-            else:
-                result.set_result(last)
-                self._notify(run_id)
+            def wake(f: concurrent.futures.Future[int]) -> None:
+                if f.exception() is None:
+                    self._notify(run_id)
 
-        written.add_done_callback(acknowledge)
-        return result
+            written.add_done_callback(wake)
+        return written
 
     def _open_for_write(self, run_id: str) -> tuple[LogFile, RunLock]:
         with self._open_lock:
@@ -164,11 +159,10 @@ class JsonlEventStore(EventStore):
                     raise CorruptLogError(f"{path}: line {lineno}: {exc}") from None
             if found.tail:  # only once the log is known good: a refused log stays as it was
                 self._cut_tail(path, fd, found.good_end, found.tail)
-            if new_dir and self.durable:
-                fsync_dir(path.parent)
-                fsync_dir(path.parent.parent)
+            # a new log's name (and its folder's) are made durable with its first commit
+            dirs = (str(path.parent), str(path.parent.parent)) if new_dir else ()
             device = os.fstat(fd).st_dev
-            return LogFile(run_id, fd, size=found.good_end, last_seq=last, device=device)
+            return LogFile(run_id, fd, found.good_end, last, device=device, dirs=dirs)
         except BaseException:
             os.close(fd)
             raise
