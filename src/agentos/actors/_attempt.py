@@ -91,7 +91,7 @@ def prepare_attempt(run: LiveRun, name: str, attempt: int, router: Router) -> Ex
     Raises NoModelFitsError when no model fits the compiled context.
     """
     policy = run.policy(name)
-    node = run.spec.node(name)
+    node = run.topo.node(name)
     context = model = None
     profile = run.spec.profile_for(name)
     if profile is not None:

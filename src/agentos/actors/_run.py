@@ -35,18 +35,14 @@ class LiveRun:
     waiters: list[Reply] = field(default_factory=list)
     queries: list[Reply] = field(default_factory=list)
     pending: list[Reply] = field(default_factory=list)  # answered by `after_ack` actions
-    _policies: dict[str, Policy] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
         return self.state.run_id
 
     def policy(self, node: str) -> Policy:
-        """The node's resolved policy (cached)."""
-        found = self._policies.get(node)
-        if found is None:
-            found = self._policies[node] = self.spec.policy_for(node)
-        return found
+        """The node's resolved policy."""
+        return self.topo.policy(node)
 
     def emit(
         self,
@@ -80,7 +76,7 @@ class LiveRun:
             ts=utcnow(),
             data=ev.RunCreatedData(
                 graph=spec.name,
-                spec=spec.model_dump(mode="json"),
+                spec=topo.spec_doc,
                 inputs=msg.inputs,
                 budget=msg.budget,
             ),

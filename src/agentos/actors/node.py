@@ -45,6 +45,7 @@ class NodeActor(LoopActor):
         self.supervisor = supervisor
         self.executor = executor
         self.router = router
+        self._async_agent = inspect.iscoroutinefunction(agent)
         self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def on_receive(self, message: Any) -> None:
@@ -61,17 +62,19 @@ class NodeActor(LoopActor):
 
     def _spawn(self, job: Execute) -> None:
         """Run the attempt as a task, kept until it ends (for cancellation)."""
-        key = (job.run_id, job.attempt)
-        task = self.loop.create_task(self._execute(job))
-        self._tasks[key] = task
-        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+        self._tasks[(job.run_id, job.attempt)] = self.loop.create_task(self._execute(job))
 
     def _cancel(self, run_id: str) -> None:
-        for (rid, _), task in list(self._tasks.items()):
-            if rid == run_id:
-                task.cancel()
+        for key in [key for key in self._tasks if key[0] == run_id]:
+            self._tasks.pop(key).cancel()
 
     async def _execute(self, job: Execute) -> None:
+        try:
+            await self._attempt(job)
+        finally:
+            self._tasks.pop((job.run_id, job.attempt), None)
+
+    async def _attempt(self, job: Execute) -> None:
         writes: list[FileWrite] = []
         ctx = self._context(job, writes)
         started = time.perf_counter()
@@ -82,7 +85,8 @@ class NodeActor(LoopActor):
                 ctx.artifacts[name] = {"text": job.context.text}
             result = await self._call(ctx, job.timeout)
             done.output, done.next = _normalize(result)
-            done.artifacts = await self._store_artifacts(job.run_id, ctx.artifacts)
+            if ctx.artifacts:
+                done.artifacts = await self._store_artifacts(job.run_id, ctx.artifacts)
         except asyncio.CancelledError:
             raise  # the run was cancelled or the supervisor is stopping: nothing to report
         except TimeoutError:
@@ -107,7 +111,7 @@ class NodeActor(LoopActor):
         return stored
 
     async def _call(self, ctx: NodeContext, timeout: float | None) -> Any:
-        if inspect.iscoroutinefunction(self.agent):
+        if self._async_agent:
             pending: Any = self.agent(ctx)
         else:
             # blocking agents run on a bounded pool; on timeout the thread finishes on its own

@@ -287,7 +287,7 @@ class SupervisorActor(LoopActor):
         self.loop.call_later(delay, self.actor_ref.tell, message)
 
     def _node_actor(self, run: LiveRun, name: str) -> pykka.ActorRef[Any]:
-        ref = run.spec.node(name).agent
+        ref = run.topo.node(name).agent
         key = (name, ref)
         actor = self._nodes.get(key)
         if actor is None:

@@ -12,9 +12,9 @@ from agentos.eventstore.base import RunLockedError
 class RunLock:
     """An exclusive, non-blocking lock; released on `release` or when the process dies."""
 
-    def __init__(self, path: Path, run_id: str) -> None:
+    def __init__(self, path: str | Path, run_id: str) -> None:
         self.path = path
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

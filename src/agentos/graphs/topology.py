@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import heapq
+from functools import cached_property
+from typing import Any
 
-from agentos.graphs.spec import GraphSpec
+from agentos.graphs.policy import Policy
+from agentos.graphs.spec import GraphSpec, NodeSpec
 from agentos.graphs.validate import GraphProblem, GraphValidationError
 
 
 class Topology:
-    """Edges and orders of a graph, computed once; the graph must be acyclic."""
+    """Edges and orders of a graph, and its nodes and policies by name, computed once;
+    the graph must be acyclic."""
 
     def __init__(self, spec: GraphSpec) -> None:
+        self._spec = spec
+        self._nodes = {n.name: n for n in spec.nodes}
+        self._policies: dict[str, Policy] = {}
         names = [n.name for n in spec.nodes]
         rank = {name: i for i, name in enumerate(names)}
         if len(rank) != len(names):
@@ -50,6 +57,22 @@ class Topology:
                 if waiting[s] == 0:
                     heapq.heappush(ready, self._rank[s])
         return tuple(order)
+
+    @cached_property
+    def spec_doc(self) -> dict[str, Any]:
+        """The graph as JSON, as each run's `run_created` records it (do not mutate)."""
+        return self._spec.model_dump(mode="json")
+
+    def node(self, name: str) -> NodeSpec:
+        """The node called `name` (a dict lookup, unlike `GraphSpec.node`)."""
+        return self._nodes[self._known(name)]
+
+    def policy(self, name: str) -> Policy:
+        """The node's resolved policy (`GraphSpec.policy_for`, cached)."""
+        found = self._policies.get(name)
+        if found is None:
+            found = self._policies[name] = self._spec.policy_for(name)
+        return found
 
     def successors(self, name: str) -> tuple[str, ...]:
         """Nodes that wait directly on `name`, in declaration order."""
