@@ -93,7 +93,7 @@ def prepare_attempt(run: LiveRun, name: str, attempt: int, router: Router) -> Ex
     policy = run.policy(name)
     node = run.topo.node(name)
     context = model = None
-    profile = run.spec.profile_for(name)
+    profile = run.spec.profile_for(name) if node.context is not None else None
     if profile is not None:
         ref = node.context or ""
         context = compile_for(run, name, ref, profile)
