@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import os
 from pathlib import Path
@@ -304,5 +305,58 @@ async def test_a_group_that_fails_later_leaves_none_of_its_batches(tmp_path: Pat
             with pytest.raises(StoreWriteError):
                 await asyncio.wrap_future(future)
         assert store.log_path("r").read_bytes() == b""  # batch a was written, then cut
+    finally:
+        await store.close()
+
+
+async def test_commit_hook_runs_once_per_group_after_its_futures(tmp_path: Path) -> None:
+    """The hook the supervisor's ack queue relies on: after every future of the group."""
+    import threading
+    import time
+
+    hold = threading.Event()
+    release = threading.Event()
+
+    def fsync(fd: int) -> None:
+        if not hold.is_set():
+            hold.set()
+            release.wait(5)  # hold the first group: the next appends form one group
+        os.fdatasync(fd)
+
+    store = JsonlEventStore(tmp_path, ops=FileOps(fsync=fsync, syncfs=None))
+    seen: list[list[bool]] = []
+    futures: list[concurrent.futures.Future[int]] = []
+    store.on_commit(lambda: seen.append([f.done() for f in futures]))
+    try:
+        first = store.submit("a", make_batch("a", 1, 1), 0)
+        await asyncio.to_thread(hold.wait, 5)
+        futures += [store.submit(r, make_batch(r, 1, 2), 0) for r in ("b", "c")]
+        # written at once, before any fsync: the bytes are in the files already
+        assert all(store.log_path(r).stat().st_size > 0 for r in ("b", "c"))
+        assert not any(f.done() for f in futures)
+        release.set()
+        assert await asyncio.wrap_future(first) == 1
+        assert [await asyncio.wrap_future(f) for f in futures] == [2, 2]
+        deadline = time.monotonic() + 5
+        while len(seen) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert seen[-1] == [True, True]  # the group's hook ran after both were resolved
+        assert len(seen) == 2  # one call per group, not one per append
+    finally:
+        release.set()
+        await store.close()
+
+
+async def test_without_fsync_an_append_is_acknowledged_before_submit_returns(
+    tmp_path: Path,
+) -> None:
+    store = JsonlEventStore(tmp_path, durable=False)
+    calls: list[int] = []
+    store.on_commit(lambda: calls.append(1))
+    try:
+        future = store.submit("r", make_batch("r", 1, 3), 0)
+        assert future.done() and future.result() == 3  # no thread, no wait
+        assert calls == []  # nothing was resolved outside submit
+        assert [e.seq for e in await store.read_all("r")] == [1, 2, 3]
     finally:
         await store.close()
