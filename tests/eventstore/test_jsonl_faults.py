@@ -214,6 +214,10 @@ async def test_a_large_group_is_made_durable_with_one_syncfs(tmp_path: Path) -> 
         assert counting.syncfs_calls + counting.fsync_calls < 12  # shared, not one per file
         for run in runs:
             assert [e.seq for e in await store.read_all(run)] == [1, 2]
+        # the syncfs made the new folders durable too: a later small group syncs the file only
+        counting.synced.clear()
+        assert await store.append("r0", make_batch("r0", 3, 1), 2) == 3
+        assert counting.synced == [str(store.run_dir("r0") / "events.jsonl")]
     finally:
         await store.close()
 

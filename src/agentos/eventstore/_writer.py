@@ -194,6 +194,9 @@ class GroupWriter:
                     f"run {log.run_id}: syncfs failed ({exc}); the append was not acknowledged "
                     "and the log takes no more writes until it is opened again"
                 )
+            return
+        for log in logs:
+            log.dirs = ()  # the filesystem's metadata went with it
 
     def _sync_dirs(self, logs: list[LogFile]) -> None:
         """Make new logs' folder entries durable, each folder once for the whole group."""
