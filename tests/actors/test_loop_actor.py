@@ -148,3 +148,33 @@ def test_ack_queue_tells_for_an_append_resolved_before_it_was_watched() -> None:
     acks.watch("r", done)  # the store's hook may have run already: tell now
     assert told == [AcksDue()]
     assert [a.run_id for a in acks.drain()] == ["r"]
+
+
+def test_ack_queue_listens_to_its_store_until_closed_or_its_actor_dies() -> None:
+    from agentos.eventstore import InMemoryEventStore
+
+    store = InMemoryEventStore()
+    told: list[Any] = []
+    acks = AckQueue(told.append, store)
+    f: concurrent.futures.Future[int] = concurrent.futures.Future()
+    acks.watch("r", f)
+    f.set_result(1)
+    store._committed()  # what a store's sync thread calls after a group
+    assert told == [AcksDue()]
+    acks.drain()
+    acks.close()
+    g: concurrent.futures.Future[int] = concurrent.futures.Future()
+    acks.watch("r", g)
+    g.set_result(2)
+    store._committed()
+    assert told == [AcksDue()]  # closed: the store no longer wakes it
+
+    def dead(_: Any) -> None:
+        raise pykka.ActorDeadError("stopped")
+
+    gone = AckQueue(dead, store)
+    h: concurrent.futures.Future[int] = concurrent.futures.Future()
+    gone.watch("r", h)
+    h.set_result(3)
+    store._committed()  # the actor is gone: the queue unhooks itself, quietly
+    assert store._commit_hooks == []

@@ -7,7 +7,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import pykka
+
 from agentos.actors.messages import Acked, AcksDue
+from agentos.eventstore.base import EventStore
 
 
 class AckQueue:
@@ -19,10 +22,11 @@ class AckQueue:
     store's commit hook tells the actor once per group: `AcksDue`.
     """
 
-    def __init__(self, tell: Callable[[Any], None]) -> None:
+    def __init__(self, tell: Callable[[Any], None], store: EventStore | None = None) -> None:
         self._tell = tell
         self._queue: deque[Acked] = deque()
         self._due = False  # an AcksDue is on its way: later outcomes ride along
+        self._unhook = store.on_commit(self.wake) if store is not None else lambda: None
 
     def watch(self, run_id: str, future: concurrent.futures.Future[int]) -> None:
         """Queue the append's outcome for the actor once the store resolves it."""
@@ -36,7 +40,14 @@ class AckQueue:
         The store's commit hook (any thread), called after it resolved a group."""
         if self._queue and not self._due:
             self._due = True
-            self._tell(AcksDue())
+            try:
+                self._tell(AcksDue())
+            except pykka.ActorDeadError:  # the actor stopped on a failure: stop listening
+                self.close()
+
+    def close(self) -> None:
+        """Stop hearing from the store."""
+        self._unhook()
 
     def drain(self) -> list[Acked]:
         """In the actor: every outcome queued so far, in arrival order."""

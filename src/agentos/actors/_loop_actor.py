@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
 import pykka
@@ -49,6 +50,7 @@ class LoopActor(pykka.Actor):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop  # set before pykka creates the inbox
+        self._running: set[asyncio.Task[Any]] = set()
         super().__init__()
 
     def _create_actor_inbox(self) -> Any:  # type: ignore[override]
@@ -63,6 +65,15 @@ class LoopActor(pykka.Actor):
             self.loop.call_soon(self._actor_loop_setup)
         else:
             self.loop.call_soon_threadsafe(self._actor_loop_setup)
+
+    def run_soon(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run `coro` as a task on the loop, kept referenced until it ends."""
+        if self.loop.is_closed():
+            coro.close()
+            return
+        task = self.loop.create_task(coro)
+        self._running.add(task)  # a task nobody references may be collected mid-way
+        task.add_done_callback(self._running.discard)
 
     def _deliver(self, envelope: Any) -> None:
         """Handle one message, as pykka's actor loop does for a thread."""

@@ -77,9 +77,7 @@ class SupervisorActor(LoopActor):
         self._dropped: dict[str, BaseException] = {}  # why runs stopped after a failed append
         self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
         self._slots = NodeSlots()
-        self._releases: set[asyncio.Task[None]] = set()
-        self._acks = AckQueue(self.actor_ref.tell)
-        self._unhook = store.on_commit(self._acks.wake)
+        self._acks = AckQueue(self.actor_ref.tell, store)
 
     # message routing
 
@@ -360,7 +358,7 @@ class SupervisorActor(LoopActor):
             reply.set_result(run.state)  # final: nothing changes it any more
         for fact in run.inbox:
             self._orphan(fact)
-        self._release(run.run_id)
+        self.run_soon(self.store.release(run.run_id))
 
     def _drop(self, run: LiveRun, error: BaseException) -> None:
         """Stop driving a run whose append failed; its log keeps what was acknowledged."""
@@ -379,15 +377,7 @@ class SupervisorActor(LoopActor):
                 waiting.set_exception(error)
         for actor in self._nodes.values():
             actor.tell(CancelTasks(run.run_id))
-        self._release(run.run_id)
-
-    def _release(self, run_id: str) -> None:
-        """Let go of the run's log (its lock) once the loop gets to it."""
-        if self.loop.is_closed():
-            return
-        task = self.loop.create_task(self.store.release(run_id))
-        self._releases.add(task)  # a task nobody references may be collected mid-way
-        task.add_done_callback(self._releases.discard)
+        self.run_soon(self.store.release(run.run_id))
 
     def _tell_listeners(self, events: Sequence[ev.Envelope], state: RunState) -> None:
         for listener in self.listeners:
@@ -397,7 +387,7 @@ class SupervisorActor(LoopActor):
                 log.exception("listener failed")
 
     def on_stop(self) -> None:
-        self._unhook()
+        self._acks.close()
         for actor in self._nodes.values():
             stop_actor(actor)
         self._nodes.clear()

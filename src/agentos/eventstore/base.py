@@ -135,7 +135,12 @@ class EventStore(ABC):
         One wake-up per group instead of one per append: see `actors/_acks.py`.
         """
         self._commit_hooks.append(hook)
-        return lambda: self._commit_hooks.remove(hook)
+
+        def remove() -> None:
+            if hook in self._commit_hooks:
+                self._commit_hooks.remove(hook)
+
+        return remove
 
     def _committed(self) -> None:
         for hook in list(self._commit_hooks):
