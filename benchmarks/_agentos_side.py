@@ -69,20 +69,30 @@ def graph(agent: str = "step") -> dict[str, Any]:
 
 
 class FsyncCounter:
-    """Counts the store's fdatasync calls."""
+    """Counts the store's fdatasync and syncfs calls (each one disk flush)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self._syncfs = FileOps().syncfs
 
     def __call__(self, fd: int) -> None:
         self.count += 1
         os.fdatasync(fd)
 
+    def syncfs(self, fd: int) -> None:
+        """The store's syncfs, counted."""
+        assert self._syncfs is not None
+        self.count += 1
+        self._syncfs(fd)
+
 
 def store(variant: str, root: Path, counter: FsyncCounter | None = None) -> EventStore:
     """A fresh store of the variant under `root`."""
     if variant == VARIANTS[0]:
-        ops = FileOps(fsync=counter) if counter is not None else None
+        ops = None
+        if counter is not None:
+            syncfs = counter.syncfs if FileOps().syncfs is not None else None
+            ops = FileOps(fsync=counter, syncfs=syncfs)
         return JsonlEventStore(root, durable=True, ops=ops)
     if variant == VARIANTS[1]:
         return JsonlEventStore(root, durable=False)

@@ -252,7 +252,8 @@ def report(results: dict[str, Any]) -> str:
     out += [markdown(["scenario", "pairing", "target", "measured", "verdict"], rows), ""]
     f = results["fsync_floor"]
     out += [
-        f"fsync floor, one at a time, durable JSONL: {f['fsyncs_per_run']:.1f} fsyncs per run x "
+        f"fsync floor, one at a time, durable JSONL: {f['fsyncs_per_run']:.1f} disk flushes "
+        "(fdatasync or syncfs) per run x "
         f"{f['fsync_us']:.0f} µs per append + fdatasync = {f['floor_ms']:.2f} ms floor; "
         f"a run takes {f['run_ms']:.2f} ms = {f['times_floor']:.2f}x the floor.",
         "",

@@ -226,9 +226,25 @@ async def test_a_small_group_syncs_file_by_file(tmp_path: Path) -> None:
     counting = CountingSyncfs()
     store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
     try:
+        # a new log: its folders must be synced too, so one syncfs does all three
+        assert await _append_many(store, ["only"]) == [2]
+        assert (counting.syncfs_calls, counting.synced) == (1, [])
+        # the names are durable now: the next small group syncs the file only
+        assert await store.append("only", make_batch("only", 3, 1), 2) == 3
+        run_dir = store.run_dir("only")
+        assert counting.synced == [str(run_dir / "events.jsonl")]
+        assert counting.syncfs_calls == 1
+    finally:
+        await store.close()
+
+
+async def test_without_syncfs_a_new_log_syncs_its_folders(tmp_path: Path) -> None:
+    counting = CountingSyncfs()
+    counting.ops.syncfs = None
+    store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
+    try:
         assert await _append_many(store, ["only"]) == [2]
         # the new log, and the folders that hold its name and its run folder's name
-        assert counting.syncfs_calls == 0
         run_dir = store.run_dir("only")
         assert counting.synced == [str(run_dir / "events.jsonl"), str(run_dir), str(tmp_path)]
         counting.synced.clear()
