@@ -380,3 +380,17 @@ async def test_without_fsync_an_append_is_acknowledged_before_submit_returns(
         assert [e.seq for e in await store.read_all("r")] == [1, 2, 3]
     finally:
         await store.close()
+
+
+async def test_a_log_created_in_an_existing_folder_syncs_both_folders(tmp_path: Path) -> None:
+    """A replay puts artifacts in the new run's folder before its first event."""
+    counting = CountingSyncfs()
+    counting.ops.syncfs = None
+    store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
+    try:
+        await store.put_artifact("fork", "base", {"a": 1})  # makes the folder
+        assert await store.append("fork", make_batch("fork", 1, 1), 0) == 1
+        run_dir = store.run_dir("fork")
+        assert counting.synced == [str(run_dir / "events.jsonl"), str(run_dir), str(tmp_path)]
+    finally:
+        await store.close()

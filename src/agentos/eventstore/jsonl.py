@@ -161,16 +161,14 @@ class JsonlEventStore(EventStore):
     def _open_existing(self, run_id: str) -> tuple[LogFile, RunLock]:
         """The log of a run folder that exists: locked, checked, its torn tail cut."""
         run_dir = self._writable_dir(run_id)
-        new_dir = not run_dir.exists()
-        run_dir.mkdir(parents=True, exist_ok=True)
         lock = RunLock(run_dir / ".lock", run_id)
         try:
-            return self._recover(run_id, run_dir / EVENTS_FILE, new_dir), lock
+            return self._recover(run_id, run_dir / EVENTS_FILE), lock
         except BaseException:
             lock.release()
             raise
 
-    def _recover(self, run_id: str, path: Path, new_dir: bool) -> LogFile:
+    def _recover(self, run_id: str, path: Path) -> LogFile:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             data = _read_fd(fd)
@@ -187,9 +185,10 @@ class JsonlEventStore(EventStore):
                     raise CorruptLogError(f"{path}: line {lineno}: {exc}") from None
             if found.tail:  # only once the log is known good: a refused log stays as it was
                 self._cut_tail(path, fd, found.good_end, found.tail)
-            # a new log's name (and its folder's) are made durable with its first commit
-            dirs = (str(path.parent), str(path.parent.parent)) if new_dir else ()
             device = os.fstat(fd).st_dev
+            # an empty log may be new (its folder made by an artifact): its name and its
+            # folder's are made durable by its first commit
+            dirs = (str(path.parent), str(self.root)) if found.good_end == 0 else ()
             return LogFile(run_id, fd, found.good_end, last, device=device, dirs=dirs)
         except BaseException:
             os.close(fd)
