@@ -173,3 +173,19 @@ async def test_concurrent_reads_of_a_live_run_agree(client: httpx.AsyncClient) -
         await asyncio.sleep(0.02)
     final = (await client.get(f"/runs/{run_id}/events")).json()
     assert max(seen) == final["last_seq"] == final["count"]
+
+
+async def test_runs_go_on_a_loop_thread_of_their_own_which_stops_with_the_app(
+    open_client,  # type: ignore[no-untyped-def]
+) -> None:
+    import asyncio
+    import threading
+
+    async with open_client() as c:
+        run_id = await start_demo(c)
+        assert (await poll(c, run_id))[-1] == "succeeded"
+        runtime = c.app.state.runtime  # type: ignore[attr-defined]
+        sup = runtime.supervisor("git-to-prod-multi")
+        assert sup.loop is not asyncio.get_running_loop()  # requests and runs apart
+        assert any(t.name == "agentos-loop" for t in threading.enumerate())
+    assert not any(t.name == "agentos-loop" for t in threading.enumerate())

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agentos.actors._loop import LoopThread
 from agentos.actors.supervisor import Supervisor
 from agentos.agents.registry import AgentRegistry
 from agentos.eventstore.base import StoreError, UnknownRunError
@@ -28,7 +29,12 @@ def demo_registry() -> AgentRegistry:
 
 
 class Runtime:
-    """Starts supervisors lazily, one per graph, on the loop that calls it."""
+    """Starts supervisors lazily, one per graph, on one loop thread of their own.
+
+    The supervisors and their agents run on that loop; the server's loop only serves
+    requests, so a burst of runs does not stall the API and a slow request does not
+    stall the runs.
+    """
 
     def __init__(
         self, data_dir: Path, agents: AgentRegistry | None = None, durable: bool | None = None
@@ -42,13 +48,18 @@ class Runtime:
         self._retiring: set[asyncio.Task[None]] = set()
         self._folds: dict[str, Folding] = {}  # per run, fed as its log grows
         self._fold_locks: dict[str, asyncio.Lock] = {}
+        self._loop: LoopThread | None = None
 
     def supervisor(self, graph: str) -> Supervisor:
         """The supervisor of `graph`; KeyError for an unknown graph."""
         sup = self._supervisors.get(graph)
         if sup is None:
             spec = self.catalog.resolved(graph)
-            sup = Supervisor.start(spec, self.store, agents=self.agents, pool=self.catalog.pool)
+            if self._loop is None:
+                self._loop = LoopThread()
+            sup = Supervisor.start(
+                spec, self.store, agents=self.agents, pool=self.catalog.pool, loop=self._loop.loop
+            )
             self._supervisors[graph] = sup
         return sup
 
@@ -140,6 +151,9 @@ class Runtime:
         self._supervisors.clear()
         self._retired.clear()
         await self.store.close()
+        if self._loop is not None:
+            await asyncio.to_thread(self._loop.stop)
+            self._loop = None
 
 
 def _with_workspace(sup: Supervisor, inputs: Mapping[str, Any]) -> dict[str, Any]:
