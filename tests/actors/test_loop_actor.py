@@ -178,3 +178,13 @@ def test_ack_queue_listens_to_its_store_until_closed_or_its_actor_dies() -> None
     h.set_result(3)
     store._committed()  # the actor is gone: the queue unhooks itself, quietly
     assert store._commit_hooks == []
+
+
+def test_a_tell_after_its_loop_closed_is_actor_dead() -> None:
+    loop = asyncio.new_event_loop()
+    ref = Recorder.start(loop)
+    loop.close()
+    with pytest.raises(pykka.ActorDeadError, match="event loop is closed"):
+        ref.tell("late")
+    stop_actor(ref)  # its loop is gone: stopped at once, and out of the registry
+    assert ref not in pykka.ActorRegistry.get_all()

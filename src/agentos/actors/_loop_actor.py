@@ -31,8 +31,11 @@ class _LoopInbox:
         loop = self.actor.loop
         if asyncio._get_running_loop() is loop:
             loop.call_soon(self.actor._deliver, envelope)
-        else:
+            return
+        try:
             loop.call_soon_threadsafe(self.actor._deliver, envelope)
+        except RuntimeError:  # the loop is closed: nothing will ever handle it
+            raise ActorDeadError(f"{self.actor.actor_ref}: its event loop is closed") from None
 
     def get(self) -> Any:
         raise RuntimeError("a loop actor's inbox is drained by its loop")
