@@ -16,12 +16,26 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def make_dirs(path: Path, durable: bool = True) -> None:
+    """Create `path` and any missing parents; with `durable`, each new folder's name is
+    on disk (its parent fsynced) when this returns."""
+    missing = []
+    level = path
+    while not level.exists():
+        missing.append(level)
+        level = level.parent
+    path.mkdir(parents=True, exist_ok=True)
+    if durable:
+        for created in reversed(missing):
+            fsync_dir(created.parent)
+
+
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new file, whole.
 
     With `durable`, the new file and its name are on disk when this returns.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent, durable)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as f:

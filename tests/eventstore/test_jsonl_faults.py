@@ -177,12 +177,14 @@ async def test_group_commit_fsyncs_once_per_file(tmp_path: Path) -> None:
 class CountingSyncfs:
     """A syncfs that counts its calls and fails on demand; fdatasync counted too."""
 
-    def __init__(self, fail: bool = False, syncfs_from: int = 2) -> None:
+    def __init__(self, fail: bool = False, syncfs_from: int = 2, syncfs: bool = True) -> None:
         self.fail = fail
         self.syncfs_calls = 0
         self.fsync_calls = 0
         self.synced: list[str] = []  # the paths fsynced, in order
-        self.ops = FileOps(fsync=self.fsync, syncfs=self.syncfs, syncfs_from=syncfs_from)
+        self.ops = FileOps(
+            fsync=self.fsync, syncfs=self.syncfs if syncfs else None, syncfs_from=syncfs_from
+        )
 
     def fsync(self, fd: int) -> None:
         self.fsync_calls += 1
@@ -239,8 +241,7 @@ async def test_a_small_group_syncs_file_by_file(tmp_path: Path) -> None:
 
 
 async def test_without_syncfs_a_new_log_syncs_its_folders(tmp_path: Path) -> None:
-    counting = CountingSyncfs()
-    counting.ops.syncfs = None
+    counting = CountingSyncfs(syncfs=False)
     store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
     try:
         assert await _append_many(store, ["only"]) == [2]
@@ -384,13 +385,29 @@ async def test_without_fsync_an_append_is_acknowledged_before_submit_returns(
 
 async def test_a_log_created_in_an_existing_folder_syncs_both_folders(tmp_path: Path) -> None:
     """A replay puts artifacts in the new run's folder before its first event."""
-    counting = CountingSyncfs()
-    counting.ops.syncfs = None
+    counting = CountingSyncfs(syncfs=False)
     store = JsonlEventStore(tmp_path, durable=True, ops=counting.ops)
     try:
         await store.put_artifact("fork", "base", {"a": 1})  # makes the folder
         assert await store.append("fork", make_batch("fork", 1, 1), 0) == 1
         run_dir = store.run_dir("fork")
         assert counting.synced == [str(run_dir / "events.jsonl"), str(run_dir), str(tmp_path)]
+    finally:
+        await store.close()
+
+
+async def test_a_new_data_root_is_made_durable_before_its_first_ack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentos import _files
+
+    made: list[str] = []
+    monkeypatch.setattr(_files, "fsync_dir", lambda p: made.append(str(p)))
+    root = tmp_path / "new" / "data"
+    store = JsonlEventStore(root, durable=True)
+    try:
+        assert await store.append("r", make_batch("r", 1, 1), 0) == 1
+        # the names of the root's new folders, before the first event was acknowledged
+        assert made == [str(tmp_path), str(tmp_path / "new")]
     finally:
         await store.close()

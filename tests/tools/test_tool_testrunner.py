@@ -65,7 +65,8 @@ async def test_reversed_comparison_and_error(tmp_path: Path) -> None:
         "def test_str():\n    assert 'a' == 'b'\n\n"
         "@pytest.fixture\ndef broken():\n    raise RuntimeError('boom')\n\n"
         "def test_err(broken):\n    pass\n\n"
-        "@pytest.mark.skip\ndef test_skip():\n    pass\n\n"
+        "@pytest.mark.skip(reason='counted as skipped by the report')\n"
+        "def test_skip():\n    pass\n\n"
         "def test_ok():\n    pass\n"
     )
     report = await run_pytest(tmp_path, timeout=30)

@@ -14,7 +14,7 @@ from typing import Any
 import aiofiles
 import orjson
 
-from agentos._files import write_atomic
+from agentos._files import make_dirs, write_atomic
 from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
@@ -102,7 +102,7 @@ class JsonlEventStore(EventStore):
     def submit(
         self, run_id: str, events: Sequence[Envelope], expected_seq: int
     ) -> concurrent.futures.Future[int]:
-        safe_name(run_id, "run id")
+        # an open log's id was checked when it was opened
         entry = self._logs.get(run_id) or self._open_for_write(run_id)
         logfile = entry[0]
         with self._lock:
@@ -145,7 +145,7 @@ class JsonlEventStore(EventStore):
         except FileExistsError:
             return None
         except FileNotFoundError:  # the first run under a new root
-            self.root.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.root, self.durable)
             return self._create(run_id)
         lock = RunLock(os.path.join(run_dir, ".lock"), run_id)
         try:
