@@ -119,7 +119,7 @@ async def test_partial_write_left_when_truncate_fails(faulty) -> None:  # type: 
 async def test_fault_on_one_run_spares_the_others(faulty) -> None:  # type: ignore[no-untyped-def]
     store, faults = faulty
     await store.append("r2", make_batch("r2", 1, 1), expected_seq=0)
-    bad_fd = store._logs[RUN][0].fd
+    bad_fd = store._logs[RUN].fd
     faults.fail_fsync = {bad_fd}
 
     async def good(run_id: str) -> int:

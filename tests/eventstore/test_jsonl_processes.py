@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -180,3 +181,21 @@ async def test_has_writer_sees_a_live_writer_and_its_absence(tmp_path: Path) -> 
     finally:
         await writer.close()
         await reader.close()
+
+
+async def test_the_log_itself_is_the_lock(tmp_path: Path) -> None:
+    """A new run's folder holds only its log; has_writer probes the log's own flock."""
+    store = JsonlEventStore(tmp_path, durable=True)
+    other = JsonlEventStore(tmp_path, durable=True)
+    try:
+        await store.append("r1", make_batch("r1", 1, 1), expected_seq=0)
+        assert sorted(p.name for p in (tmp_path / "r1").iterdir()) == ["events.jsonl"]
+        assert await other.has_writer("r1")
+        await store.release("r1")
+        assert not await other.has_writer("r1")
+        assert await other.append("r1", make_batch("r1", 2, 1), expected_seq=1) == 2
+        with pytest.raises(RunLockedError, match=f"locked by pid {os.getpid()}"):
+            await store.append("r1", make_batch("r1", 3, 1), expected_seq=2)
+    finally:
+        await other.close()
+        await store.close()

@@ -134,8 +134,8 @@ def test_symlinked_run_dir_reads_but_never_writes_outside(sandbox: Path) -> None
     assert outside_after == outside_before, "something was written outside the data dir"
 
 
-@pytest.mark.parametrize("which", ["events.jsonl", ".lock"])
-async def test_symlinked_files_in_a_run_dir_are_not_written(sandbox: Path, which: str) -> None:
+async def test_a_symlinked_log_in_a_run_dir_is_not_written(sandbox: Path) -> None:
+    which = "events.jsonl"
     victim = sandbox / "outside" / "victim"
     victim.write_bytes(b"precious\n")
     run_dir = sandbox / "data" / "r1"

@@ -1,4 +1,4 @@
-"""One writer per run across processes: an exclusive flock on the run's lock file."""
+"""One writer per run across processes: an exclusive flock on the run's own log."""
 
 from __future__ import annotations
 
@@ -9,33 +9,22 @@ from pathlib import Path
 from agentos.eventstore.base import RunLockedError
 
 
-class RunLock:
-    """An exclusive, non-blocking lock; released on `release` or when the process dies."""
+def lock_log(fd: int, run_id: str, path: str | Path) -> None:
+    """Lock the open log `fd` for writing; RunLockedError if another writer holds it.
 
-    def __init__(self, path: str | Path, run_id: str) -> None:
-        self.path = path
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise RunLockedError(
-                f"run {run_id} is already being written (lock {path} held by pid {holder}); "
-                "only one supervisor may write a run at a time"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd: int | None = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+    The lock lives as long as the descriptor: closing it, or the process dying, drops it.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise RunLockedError(
+            f"run {run_id} is already being written (its log {path} is locked by pid "
+            f"{_holder(fd)}); only one supervisor may write a run at a time"
+        ) from None
 
 
 def is_held(path: Path) -> bool:
-    """Whether some writer (this process included) holds the lock at `path` now."""
+    """Whether some writer (this process included) holds the log at `path` now."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -47,3 +36,20 @@ def is_held(path: Path) -> bool:
     finally:
         os.close(fd)  # closing drops the probe's own lock at once
     return False
+
+
+def _holder(fd: int) -> str:
+    """The pid holding a flock on `fd`'s file, as /proc/locks tells; "unknown" elsewhere."""
+    st = os.fstat(fd)
+    key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return "unknown"
+    for line in lines:
+        # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2148771 0 EOF"; waiters carry a "->"
+        parts = line.split()
+        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5] == key:
+            return parts[4]
+    return "unknown"

@@ -19,7 +19,7 @@ from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
 from agentos.eventstore._framing import BadLineError, frame, scan
-from agentos.eventstore._lock import RunLock, is_held
+from agentos.eventstore._lock import is_held, lock_log
 from agentos.eventstore._reader import ReadMark, read_log
 from agentos.eventstore._writer import FileOps, GroupWriter, LogFile
 from agentos.eventstore.base import (
@@ -66,7 +66,7 @@ class JsonlEventStore(EventStore):
         self._writer = GroupWriter(self.durable, ops, self._committed)
         self._open_lock = threading.Lock()
         self._lock = threading.Lock()
-        self._logs: dict[str, tuple[LogFile, RunLock]] = {}
+        self._logs: dict[str, LogFile] = {}
         self._read_marks: dict[Path, ReadMark] = {}
 
     def run_dir(self, run_id: str) -> Path:
@@ -76,7 +76,7 @@ class JsonlEventStore(EventStore):
     def _writable_dir(self, run_id: str) -> Path:
         """The run's folder, to write in: never through a symlink, which may lead outside."""
         run_dir = self.run_dir(run_id)
-        for path in (run_dir, run_dir / EVENTS_FILE, run_dir / ".lock"):
+        for path in (run_dir, run_dir / EVENTS_FILE):
             if path.is_symlink():
                 raise ValueError(f"refusing to write run {run_id}: {path} is a symlink")
         return run_dir
@@ -103,8 +103,7 @@ class JsonlEventStore(EventStore):
         self, run_id: str, events: Sequence[Envelope], expected_seq: int
     ) -> concurrent.futures.Future[int]:
         # an open log's id was checked when it was opened
-        entry = self._logs.get(run_id) or self._open_for_write(run_id)
-        logfile = entry[0]
+        logfile = self._logs.get(run_id) or self._open_for_write(run_id)
         with self._lock:
             if logfile.broken is not None:
                 raise StoreWriteError(logfile.broken)
@@ -124,15 +123,15 @@ class JsonlEventStore(EventStore):
             written.add_done_callback(wake)
         return written
 
-    def _open_for_write(self, run_id: str) -> tuple[LogFile, RunLock]:
+    def _open_for_write(self, run_id: str) -> LogFile:
         with self._open_lock:
-            entry = self._logs.get(run_id)
-            if entry is None:
-                entry = self._create(run_id) or self._open_existing(run_id)
-                self._logs[run_id] = entry
-            return entry
+            logfile = self._logs.get(run_id)
+            if logfile is None:
+                logfile = self._create(run_id) or self._open_existing(run_id)
+                self._logs[run_id] = logfile
+            return logfile
 
-    def _create(self, run_id: str) -> tuple[LogFile, RunLock] | None:
+    def _create(self, run_id: str) -> LogFile | None:
         """A new run's log, in a folder made for it now; None if the folder exists.
 
         The hot path of every new run: a handful of system calls, no read, no fsync
@@ -147,30 +146,23 @@ class JsonlEventStore(EventStore):
         except FileNotFoundError:  # the first run under a new root
             make_dirs(self.root, self.durable)
             return self._create(run_id)
-        lock = RunLock(os.path.join(run_dir, ".lock"), run_id)
+        path = os.path.join(run_dir, EVENTS_FILE)
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+        fd = os.open(path, flags, 0o644)
         try:
-            flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-            fd = os.open(os.path.join(run_dir, EVENTS_FILE), flags, 0o644)
+            lock_log(fd, run_id, path)
         except BaseException:
-            lock.release()
+            os.close(fd)
             raise
         dirs = (run_dir, str(self.root))
-        logfile = LogFile(run_id, fd, 0, 0, device=os.fstat(fd).st_dev, dirs=dirs)
-        return logfile, lock
+        return LogFile(run_id, fd, 0, 0, device=os.fstat(fd).st_dev, dirs=dirs)
 
-    def _open_existing(self, run_id: str) -> tuple[LogFile, RunLock]:
+    def _open_existing(self, run_id: str) -> LogFile:
         """The log of a run folder that exists: locked, checked, its torn tail cut."""
-        run_dir = self._writable_dir(run_id)
-        lock = RunLock(run_dir / ".lock", run_id)
+        path = self._writable_dir(run_id) / EVENTS_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
         try:
-            return self._recover(run_id, run_dir / EVENTS_FILE), lock
-        except BaseException:
-            lock.release()
-            raise
-
-    def _recover(self, run_id: str, path: Path) -> LogFile:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
+            lock_log(fd, run_id, path)
             data = _read_fd(fd)
             try:
                 found = scan(data)
@@ -212,15 +204,13 @@ class JsonlEventStore(EventStore):
     async def has_writer(self, run_id: str) -> bool:
         if run_id in self._logs:
             return True
-        return await asyncio.to_thread(is_held, self.run_dir(run_id) / ".lock")
+        return await asyncio.to_thread(is_held, self.log_path(run_id))
 
     async def release(self, run_id: str) -> None:
         with self._open_lock:
-            entry = self._logs.pop(run_id, None)
-        if entry is not None:
-            logfile, lock = entry
-            os.close(logfile.fd)
-            lock.release()
+            logfile = self._logs.pop(run_id, None)
+        if logfile is not None:
+            os.close(logfile.fd)  # drops its lock
 
     async def close(self) -> None:
         await asyncio.to_thread(self._writer.close)
@@ -241,9 +231,9 @@ class JsonlEventStore(EventStore):
             yield event
 
     async def last_seq(self, run_id: str) -> int:
-        entry = self._logs.get(run_id)
-        if entry is not None:
-            return entry[0].last_seq
+        logfile = self._logs.get(run_id)
+        if logfile is not None:
+            return logfile.last_seq
         if not await self.exists(run_id):
             return 0
         last = 0
