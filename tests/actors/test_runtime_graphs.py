@@ -231,3 +231,36 @@ async def test_drain_waits_for_live_runs(start: Any) -> None:
     await sup.drain()
     assert await sup.live_runs() == []
     assert {(await sup.state(i)).status for i in ids} == {"succeeded"}
+
+
+@pytest.mark.parametrize("where", ["this loop", "a loop thread"])
+async def test_a_wait_that_timed_out_does_not_break_the_run(
+    registry: AgentRegistry, store: EventStore, where: str
+) -> None:
+    """A caller giving up on `wait` (timeout, cancel) leaves the run and other waiters be.
+
+    Regression: the supervisor answered the abandoned wait anyway, which raised in the
+    middle of finishing the run, so the run was dropped and later waits hung."""
+    from agentos.actors import Supervisor
+    from agentos.actors._loop import LoopThread
+
+    thread = LoopThread() if where == "a loop thread" else None
+    loop = thread.loop if thread is not None else None
+    graph = _one("sleepy", params={"sleep": 0.2})
+    sup = Supervisor.start(graph, store, agents=registry, loop=loop)
+    try:
+        run_id = await sup.start_run()
+        with pytest.raises(TimeoutError):
+            await sup.wait(run_id, timeout=0.01)
+        other = asyncio.ensure_future(sup.wait(run_id, timeout=5))
+        await asyncio.sleep(0.01)
+        other.cancel()
+        state = await sup.wait(run_id, timeout=5)
+        assert state.status == "succeeded"
+        again = await sup.run(timeout=5)  # the supervisor still takes runs
+        assert again.status == "succeeded"
+    finally:
+        await sup.stop()
+        await store.close()
+        if thread is not None:
+            thread.stop()

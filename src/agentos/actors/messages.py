@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,20 @@ from agentos.routing.router import Selection
 from agentos.state.run_state import RunState
 from agentos.tools.workspace import FileWrite
 
-Reply = concurrent.futures.Future[Any]
+#: how an asker hears back: a loop future when it asks on the actor's own loop
+Reply = concurrent.futures.Future[Any] | asyncio.Future[Any]
+
+
+def answer(reply: Reply, value: Any) -> None:
+    """Resolve `reply`, unless its asker gave up on it (a cancelled wait, a timeout)."""
+    if not reply.done():
+        reply.set_result(value)
+
+
+def refuse(reply: Reply | None, error: BaseException) -> None:
+    """Fail `reply` with `error`, unless there is none or its asker gave up on it."""
+    if reply is not None and not reply.done():
+        reply.set_exception(error)
 
 
 @dataclass

@@ -174,9 +174,9 @@ class NodeActor(LoopActor):
         return response
 
     async def _record(self, job: Execute, data: dict[str, Any]) -> None:
-        reply: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        reply = asyncio.get_running_loop().create_future()  # the supervisor's loop too
         self.supervisor.tell(ModelCall(job.run_id, job.node, job.attempt, data, reply))
-        await asyncio.wrap_future(reply)
+        await reply
 
 
 def _normalize(result: Any) -> tuple[dict[str, Any], list[str] | None]:

@@ -261,7 +261,11 @@ class Supervisor:
     # internals
 
     async def _ask(self, make: Callable[[Reply], Any]) -> Any:
-        reply: Reply = concurrent.futures.Future()
+        if asyncio.get_running_loop() is self.loop:  # the actor answers on this thread
+            here: asyncio.Future[Any] = self.loop.create_future()
+            self._ref.tell(make(here))
+            return await here
+        reply: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._ref.tell(make(reply))
         return await asyncio.wrap_future(reply)
 

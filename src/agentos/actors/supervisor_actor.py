@@ -31,6 +31,8 @@ from agentos.actors.messages import (
     SlotFree,
     StartRun,
     WaitRun,
+    answer,
+    refuse,
 )
 from agentos.actors.node import NodeActor
 from agentos.actors.scheduler import plan
@@ -86,9 +88,7 @@ class SupervisorActor(LoopActor):
             self._receive(message)
         except Exception as exc:  # never let a handler kill the actor: fail the run instead
             log.exception("supervisor failed handling %r", type(message).__name__)
-            reply = getattr(message, "reply", None)
-            if isinstance(reply, concurrent.futures.Future) and not reply.done():
-                reply.set_exception(exc)
+            refuse(getattr(message, "reply", None), exc)
             run = self._runs.get(getattr(message, "run_id", ""))
             if run is not None:
                 self._drop(run, exc)
@@ -104,7 +104,7 @@ class SupervisorActor(LoopActor):
         elif isinstance(message, GetState | WaitRun):
             self._query(message)
         elif isinstance(message, ListLive):
-            message.reply.set_result(sorted(self._runs))
+            answer(message.reply, sorted(self._runs))
         elif isinstance(message, SlotFree):
             due = self._slots.next_waiting(message.node)
             if due is not None:
@@ -125,9 +125,9 @@ class SupervisorActor(LoopActor):
     def _orphan(self, fact: Fact) -> None:
         """A fact for a run this supervisor no longer drives (finished or dropped)."""
         if isinstance(fact, ModelCall):
-            fact.reply.set_exception(RunEndedError(f"run {fact.run_id} is no longer running"))
+            refuse(fact.reply, RunEndedError(f"run {fact.run_id} is no longer running"))
         elif isinstance(fact, CancelRun):
-            fact.reply.set_result(None)
+            answer(fact.reply, None)
         elif isinstance(fact, NodeDone):
             self._release_slot(fact.node)
 
@@ -138,13 +138,13 @@ class SupervisorActor(LoopActor):
         self._runs[msg.run_id] = run
         self._dropped.pop(msg.run_id, None)
         run.pending.append(msg.reply)
-        run.after_ack.append(lambda: msg.reply.set_result(msg.run_id))
+        run.after_ack.append(lambda: answer(msg.reply, msg.run_id))
         self._advance(run)
 
     def _continue_run(self, msg: ContinueRun) -> None:
         state = msg.state
         if state.finished or state.run_id in self._runs:
-            msg.reply.set_result(state.run_id)
+            answer(msg.reply, state.run_id)
             return
         spec = GraphSpec.model_validate(state.spec)
         topo = self.topo if spec == self.spec else Topology(spec)
@@ -157,22 +157,22 @@ class SupervisorActor(LoopActor):
         for node, attempt in run.mark_interrupted():
             self._start_node(run, node, attempt)
         run.pending.append(msg.reply)
-        run.after_ack.append(lambda: msg.reply.set_result(state.run_id))
+        run.after_ack.append(lambda: answer(msg.reply, state.run_id))
         self._advance(run)
 
     def _query(self, msg: GetState | WaitRun) -> None:
         run = self._runs.get(msg.run_id)
         dropped = self._dropped.get(msg.run_id)
         if run is None and dropped is not None and isinstance(msg, WaitRun):
-            msg.reply.set_exception(dropped)  # it will not end here: waiting would hang
+            refuse(msg.reply, dropped)  # it will not end here: waiting would hang
         elif run is None:
-            msg.reply.set_result(None)
+            answer(msg.reply, None)
         elif isinstance(msg, WaitRun):
             run.waiters.append(msg.reply)
         elif run.busy:
             run.queries.append(msg.reply)
         else:
-            msg.reply.set_result(run.state.model_copy(deep=True))
+            answer(msg.reply, run.state.model_copy(deep=True))
 
     # facts
 
@@ -189,7 +189,7 @@ class SupervisorActor(LoopActor):
             reply = fact.reply
             self._end(run, ev.RunCancelled, reason=fact.reason or "cancelled")
             run.pending.append(reply)
-            run.after_ack.append(lambda: reply.set_result(None))
+            run.after_ack.append(lambda: answer(reply, None))
 
     def _node_done(self, run: LiveRun, done: NodeDone) -> None:
         self._release_slot(done.node)
@@ -213,7 +213,7 @@ class SupervisorActor(LoopActor):
 
     def _model_call(self, run: LiveRun, call: ModelCall) -> None:
         if run.state.finished:
-            call.reply.set_exception(RunEndedError(f"run {run.run_id} has ended"))
+            refuse(call.reply, RunEndedError(f"run {run.run_id} has ended"))
             return
         run.emit(ev.ModelCalled, call.node, call.attempt, **call.data)
         reply = call.reply
@@ -223,12 +223,12 @@ class SupervisorActor(LoopActor):
             run.emit(ev.BudgetExceeded, call.node, call.attempt, **decision.model_dump())
             self._end(run, ev.RunFailed, error=f"budget exceeded: {decision.reason}")
             error = BudgetExceededError(decision.reason)
-            run.after_ack.append(lambda: reply.set_exception(error))
+            run.after_ack.append(lambda: refuse(reply, error))
             return
         if decision is not None and decision.action == "downgrade":
             run.emit(ev.BudgetExceeded, call.node, call.attempt, **decision.model_dump())
             run.max_tier = downgrade_max_tier(self.router.pool)
-        run.after_ack.append(lambda: reply.set_result(None))
+        run.after_ack.append(lambda: answer(reply, None))
 
     # scheduling
 
@@ -339,7 +339,7 @@ class SupervisorActor(LoopActor):
         run.pending.clear()
         self._tell_listeners(events, run.state)
         for reply in run.queries:
-            reply.set_result(run.state.model_copy(deep=True))
+            answer(reply, run.state.model_copy(deep=True))
         run.queries.clear()
         if run.state.finished:
             self._finish(run)
@@ -355,7 +355,7 @@ class SupervisorActor(LoopActor):
     def _finish(self, run: LiveRun) -> None:
         del self._runs[run.run_id]
         for reply in run.waiters:
-            reply.set_result(run.state)  # final: nothing changes it any more
+            answer(reply, run.state)  # final: nothing changes it any more
         for fact in run.inbox:
             self._orphan(fact)
         self.run_soon(self.store.release(run.run_id))
@@ -369,12 +369,9 @@ class SupervisorActor(LoopActor):
             if node.status == "running":
                 self._release_slot(name)
         for reply in [*run.waiters, *run.queries, *run.pending]:
-            if not reply.done():
-                reply.set_exception(error)
+            refuse(reply, error)
         for fact in run.inbox:
-            waiting = getattr(fact, "reply", None)
-            if isinstance(waiting, concurrent.futures.Future) and not waiting.done():
-                waiting.set_exception(error)
+            refuse(getattr(fact, "reply", None), error)
         for actor in self._nodes.values():
             actor.tell(CancelTasks(run.run_id))
         self.run_soon(self.store.release(run.run_id))
@@ -393,5 +390,4 @@ class SupervisorActor(LoopActor):
         self._nodes.clear()
         for run in list(self._runs.values()):
             for reply in run.waiters:
-                if not reply.done():
-                    reply.set_exception(RunEndedError("the supervisor stopped"))
+                refuse(reply, RunEndedError("the supervisor stopped"))
