@@ -16,6 +16,9 @@ from agentos.graphs.topology import Topology
 from agentos.state.fold import evolve
 from agentos.state.run_state import RunState
 
+#: events that settle a node: only after one can the plan of a run change
+_SETTLING = frozenset({ev.NodeSucceeded, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled})
+
 
 @dataclass
 class LiveRun:
@@ -28,6 +31,7 @@ class LiveRun:
     artifacts: dict[str, Any] = field(default_factory=dict)
     max_tier: int | None = None
     busy: bool = False  # an append is in flight: new facts wait in `inbox`
+    replan: bool = True  # a node settled since the last plan (see `scheduler.plan`)
     inbox: list[Fact] = field(default_factory=list)
     batch: list[ev.Envelope] = field(default_factory=list)
     in_flight: list[ev.Envelope] = field(default_factory=list)
@@ -63,6 +67,8 @@ class LiveRun:
             fields["data"] = data
         event = cls(**fields)
         evolve(self.state, event)
+        if cls in _SETTLING:
+            self.replan = True
         self.batch.append(event)
         return event
 

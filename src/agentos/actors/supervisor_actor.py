@@ -234,10 +234,12 @@ class SupervisorActor(LoopActor):
 
     def _advance(self, run: LiveRun) -> None:
         """Start or skip what the state allows, finish the run when all is done, append."""
-        if not run.state.finished:
+        # the plan reads settled nodes only: until one settles again it stays the same
+        if run.replan and not run.state.finished:
             step = plan(run.state, run.topo)
             for name, reason in step.skip:
                 run.emit(ev.NodeSkipped, name, reason=reason)
+            run.replan = False  # the plan saw its own skips
             for name in step.start:
                 self._start_node(run, name, 1)
             if step.finished:  # every node succeeded, failed (continuing) or was skipped
