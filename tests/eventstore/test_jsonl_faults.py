@@ -411,3 +411,51 @@ async def test_a_new_data_root_is_made_durable_before_its_first_ack(
         assert made == [str(tmp_path), str(tmp_path / "new")]
     finally:
         await store.close()
+
+
+async def test_a_cancelled_append_leaves_the_writer_working(tmp_path: Path) -> None:
+    """Regression: cancelling `append` after its batch was written cancelled the store's
+    future, and resolving it then killed the sync thread: every later append hung."""
+    store = JsonlEventStore(tmp_path, durable=True)
+    try:
+        task = asyncio.ensure_future(store.append("r", make_batch("r", 1, 1), 0))
+        while not (store.log_path("r").exists() and store.log_path("r").stat().st_size):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await asyncio.wait_for(store.append("s", make_batch("s", 1, 1), 0), 5) == 1
+        assert await asyncio.wait_for(store.append("r", make_batch("r", 2, 1), 1), 5) == 2
+    finally:
+        await store.close()
+
+
+async def test_futures_are_resolved_on_the_loop_that_submitted_them(tmp_path: Path) -> None:
+    """The sync thread hands each group back to the submitting loop (no GIL-heavy
+    callbacks in that thread); appends made off any loop are resolved by the thread."""
+    import threading
+
+    watched = threading.Event()
+
+    def fsync(fd: int) -> None:
+        watched.wait(5)  # not before the test's callback is on the future
+        os.fdatasync(fd)
+
+    store = JsonlEventStore(tmp_path, durable=True, ops=FileOps(fsync=fsync, syncfs=None))
+    threads: dict[str, str] = {}
+
+    def submit_and_watch(run: str) -> concurrent.futures.Future[int]:
+        watched.clear()
+        future = store.submit(run, make_batch(run, 1, 1), 0)
+        future.add_done_callback(lambda _: threads.setdefault(run, threading.current_thread().name))
+        watched.set()
+        return future
+
+    try:
+        assert await asyncio.wrap_future(submit_and_watch("on-loop")) == 1
+        off = await asyncio.to_thread(submit_and_watch, "off-loop")
+        assert await asyncio.wrap_future(off) == 1
+        here = threading.current_thread().name
+        assert threads == {"on-loop": here, "off-loop": "agentos-log-sync"}
+    finally:
+        await store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import ctypes
 import ctypes.util
@@ -11,6 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentos.eventstore.base import StoreWriteError
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 @dataclass(eq=False)
@@ -66,6 +74,7 @@ class _Written:
     start: int
     last_seq: int
     future: concurrent.futures.Future[int]
+    loop: asyncio.AbstractEventLoop | None  # where it was submitted: resolved there
 
 
 class GroupWriter:
@@ -73,7 +82,10 @@ class GroupWriter:
 
     The appender's thread writes (a `write` to the page cache costs microseconds); one
     thread makes whatever was written meanwhile durable with one fsync per file, or one
-    syncfs, and only then resolves the futures. Without `durable` nothing waits.
+    syncfs. Then the futures are resolved on the event loop each was submitted from (one
+    hand-over per loop and group), or by that thread for appends made off any loop: the
+    thread holds the GIL for a few microseconds per group, not for every append's
+    callbacks, while the loop runs agents. Without `durable` nothing waits.
     """
 
     def __init__(
@@ -96,13 +108,16 @@ class GroupWriter:
     def submit(self, log: LogFile, data: bytes, last_seq: int) -> concurrent.futures.Future[int]:
         """Write `data` at the end of `log`; the future gives `last_seq` once it is durable."""
         future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        # a written batch cannot be taken back: cancelling the caller's wait (which
+        # cancels this future through `wrap_future`) must leave it to be resolved
+        future.set_running_or_notify_cancel()
         with self._cond:
             if self._closed:
                 raise StoreWriteError("the event store is closed")
             start = log.size
             written = log.broken is None and self._write(log, data)
             if written and self.durable:
-                self._queue.append(_Written(log, start, last_seq, future))
+                self._queue.append(_Written(log, start, last_seq, future, _running_loop()))
                 self._cond.notify()
                 return future
         # resolved outside the lock: done-callbacks may append again
@@ -153,7 +168,21 @@ class GroupWriter:
             with self._cond:
                 for log in {item.log for item in failed}:
                     self._cut(log, starts[log])
+        by_loop: dict[asyncio.AbstractEventLoop | None, list[_Written]] = {}
         for item in group:
+            by_loop.setdefault(item.loop, []).append(item)
+        for loop, items in by_loop.items():
+            if loop is not None:
+                try:
+                    loop.call_soon_threadsafe(self._resolve, items)
+                    continue
+                except RuntimeError:  # that loop is closed: resolve here
+                    pass
+            self._resolve(items)
+
+    def _resolve(self, items: list[_Written]) -> None:
+        """Resolve the futures of committed appends, then call the commit hook once."""
+        for item in items:
             if item.log.broken is None:
                 item.future.set_result(item.last_seq)
             else:
