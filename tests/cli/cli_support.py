@@ -43,7 +43,7 @@ def run_ids(data: Path) -> list[str]:
     """The runs with a log in the data dir."""
     if not data.is_dir():
         return []
-    return sorted(p.parent.name for p in data.glob("*/events.jsonl"))
+    return sorted(p.parent.name for p in data.glob("[!.]*/events.jsonl"))  # no spare folders
 
 
 def agentos_script() -> str:

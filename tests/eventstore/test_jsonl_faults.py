@@ -408,7 +408,8 @@ async def test_a_new_data_root_is_made_durable_before_its_first_ack(
     try:
         assert await store.append("r", make_batch("r", 1, 1), 0) == 1
         # the names of the root's new folders, before the first event was acknowledged
-        assert made == [str(tmp_path), str(tmp_path / "new")]
+        # (the spare-folder thread may make the root at the same time: both sync it)
+        assert set(made) == {str(tmp_path), str(tmp_path / "new")}
     finally:
         await store.close()
 

@@ -244,7 +244,7 @@ def check_data(data: Path) -> None:
         store = JsonlEventStore(data, durable=False)
         try:
             count = 0
-            for log in sorted(data.glob("*/events.jsonl")):
+            for log in sorted(data.glob("[!.]*/events.jsonl")):
                 state = await load_state(store, log.parent.name)
                 assert state.run_id == log.parent.name and state.finished, log
                 count += 1

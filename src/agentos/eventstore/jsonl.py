@@ -21,6 +21,7 @@ from agentos.events.model import Envelope
 from agentos.eventstore._framing import BadLineError, frame, scan
 from agentos.eventstore._lock import is_held, lock_log
 from agentos.eventstore._reader import ReadMark, read_log
+from agentos.eventstore._spares import SpareFolders
 from agentos.eventstore._writer import FileOps, GroupWriter, LogFile
 from agentos.eventstore.base import (
     ArtifactNotFoundError,
@@ -58,10 +59,13 @@ class JsonlEventStore(EventStore):
         root: str | Path | None = None,
         durable: bool | None = None,
         ops: FileOps | None = None,
+        spares: int = 32,
     ) -> None:
         super().__init__()
         self.root = Path(root) if root is not None else default_root()
         self.durable = default_durable() if durable is None else durable
+        # new runs' folders made ahead of time by a thread (see _spares.py); 0: inline
+        self.spares = SpareFolders(self.root, spares, self.durable) if spares > 0 else None
         self.recovered: list[str] = []  # warnings about torn tails cut on open
         self._writer = GroupWriter(self.durable, ops, self._committed)
         self._open_lock = threading.Lock()
@@ -134,18 +138,24 @@ class JsonlEventStore(EventStore):
     def _create(self, run_id: str) -> LogFile | None:
         """A new run's log, in a folder made for it now; None if the folder exists.
 
-        The hot path of every new run: a handful of system calls, no read, no fsync
-        (the first commit makes the new names durable). Nothing can be a symlink inside
-        a folder this call just made, and the files are opened with O_NOFOLLOW anyway.
+        The hot path of every new run: a rename of a spare folder (else a mkdir) and an
+        open, no read, no fsync (the first commit makes the new names durable). Nothing
+        can be a symlink inside a folder made or taken now, and the log is opened with
+        O_NOFOLLOW anyway.
         """
         run_dir = os.path.join(self.root, safe_name(run_id, "run id"))
-        try:
-            os.mkdir(run_dir)
-        except FileExistsError:
-            return None
-        except FileNotFoundError:  # the first run under a new root
-            make_dirs(self.root, self.durable)
-            return self._create(run_id)
+        spare = self.spares.take() if self.spares is not None else None
+        if spare is not None:
+            if not self._place(spare, run_dir):
+                return None
+        else:
+            try:
+                os.mkdir(run_dir)
+            except FileExistsError:
+                return None
+            except FileNotFoundError:  # the first run under a new root
+                make_dirs(self.root, self.durable)
+                return self._create(run_id)
         path = os.path.join(run_dir, EVENTS_FILE)
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
         fd = os.open(path, flags, 0o644)
@@ -156,6 +166,25 @@ class JsonlEventStore(EventStore):
             raise
         dirs = (run_dir, str(self.root))
         return LogFile(run_id, fd, 0, 0, device=os.fstat(fd).st_dev, dirs=dirs)
+
+    def _place(self, spare: str, run_dir: str) -> bool:
+        """Rename a spare folder to `run_dir`; False (the spare kept) if that exists.
+
+        rename() would replace an empty folder made between the check and the call; then
+        whichever writer opens the log first holds its lock, and the other one is
+        refused, as with two mkdirs."""
+        assert self.spares is not None
+        if os.path.lexists(run_dir):
+            self.spares.give_back(spare)
+            return False
+        try:
+            os.rename(spare, run_dir)
+        except OSError:
+            self.spares.give_back(spare)
+            if os.path.lexists(run_dir):
+                return False
+            raise
+        return True
 
     def _open_existing(self, run_id: str) -> LogFile:
         """The log of a run folder that exists: locked, checked, its torn tail cut."""
@@ -213,9 +242,14 @@ class JsonlEventStore(EventStore):
             os.close(logfile.fd)  # drops its lock
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._writer.close)
+        await asyncio.to_thread(self._close_threads)
         for run_id in list(self._logs):
             await self.release(run_id)
+
+    def _close_threads(self) -> None:
+        self._writer.close()
+        if self.spares is not None:
+            self.spares.close()
 
     # reading
 
@@ -248,7 +282,8 @@ class JsonlEventStore(EventStore):
         def listing() -> list[str]:
             if not self.root.is_dir():
                 return []
-            return sorted(p.parent.name for p in self.root.glob(f"*/{EVENTS_FILE}"))
+            # dot-names are never run ids: spare folders, the catalog
+            return sorted(p.parent.name for p in self.root.glob(f"[!.]*/{EVENTS_FILE}"))
 
         return await asyncio.to_thread(listing)
 
