@@ -113,6 +113,8 @@ async def scenario(
                     c = counter if v == aos.VARIANTS[0] else None
                     if c is not None and not parallel:
                         fsyncs.append(fsync_cost(tmp, max(40, 200 // rounds)))  # next to the runs
+                    if c is not None:
+                        CREATES.append(create_cost(tmp, 50))
                     wall, written = await aos.run_round(v, tmp, runs, parallel, counter=c)
                 else:
                     wall, written = await lg.run_round(v, tmp, runs, parallel)
@@ -129,6 +131,28 @@ async def warm_up(base: Path) -> None:
         await aos.run_round(v, _tmp(base), 3, False)
     for v in lg.VARIANTS:
         await lg.run_round(v, _tmp(base), 3, False)
+
+
+#: seconds per folder + empty log created in a round's dir, sampled before durable rounds
+CREATES: list[float] = []
+
+
+def create_cost(base: Path, n: int) -> float:
+    """Seconds to make a folder holding an empty file, as a new run does (median of `n`).
+
+    On this kind of VM it swings from ~50 µs to ~2 ms with the state of the filesystem,
+    and with it every JSONL row: so it is measured next to the runs and reported."""
+    times = []
+    for i in range(n):
+        folder = base / f"create-probe-{i}"
+        t0 = time.perf_counter()
+        folder.mkdir()
+        os.close(os.open(folder / "events.jsonl", os.O_WRONLY | os.O_CREAT, 0o644))
+        times.append(time.perf_counter() - t0)
+    for i in range(n):
+        (base / f"create-probe-{i}" / "events.jsonl").unlink()
+        (base / f"create-probe-{i}").rmdir()
+    return statistics.median(times)
 
 
 def fsync_cost(base: Path, n: int) -> float:
@@ -258,6 +282,13 @@ def report(results: dict[str, Any]) -> str:
         f"a run takes {f['run_ms']:.2f} ms = {f['times_floor']:.2f}x the floor.",
         "",
     ]
+    c = results["create_us"]
+    out += [
+        "A folder with an empty log, as each new JSONL run needs, took "
+        f"{c['median']:,.0f} µs to create in the benchmark's data dir (median; "
+        f"{c['min']:,.0f}-{c['max']:,.0f} µs over the durable rounds).",
+        "",
+    ]
     r = results["fold"]
     out.append(
         f"Replay (load_state) of a {r['events']:,}-event log: {r['fold_events_per_s']:,.0f} "
@@ -325,6 +356,11 @@ async def bench(quick: bool, base: Path) -> dict[str, Any]:
         "floor_ms": floor * 1e3,
         "run_ms": run_s * 1e3,
         "times_floor": run_s / floor if floor else None,
+    }
+    results["create_us"] = {
+        "median": statistics.median(CREATES) * 1e6,
+        "min": min(CREATES) * 1e6,
+        "max": max(CREATES) * 1e6,
     }
     results["fold"] = await bench_fold(base, 100_000, 1 if quick else 3)
     for sc in results["scenarios"].values():
