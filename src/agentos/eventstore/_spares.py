@@ -49,7 +49,7 @@ class SpareFolders:
             path = self._ready.popleft()
         except IndexError:
             path = None
-        if len(self._ready) < self.size // 2:
+        if len(self._ready) <= self.size // 2:  # refill in bunches, not one per take
             with self._wake:
                 self._wake.notify()
         return path
@@ -57,6 +57,10 @@ class SpareFolders:
     def give_back(self, path: str) -> None:
         """Return a spare that was taken but not used."""
         self._ready.appendleft(path)
+
+    def discard(self, path: str) -> None:
+        """Remove a spare that was taken and could not be used (best effort)."""
+        _remove(path)
 
     def close(self) -> None:
         """Stop the thread and remove the spares nobody took."""

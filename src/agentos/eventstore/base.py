@@ -129,8 +129,9 @@ class EventStore(ABC):
         """
 
     def on_commit(self, hook: Callable[[], None]) -> Callable[[], None]:
-        """Call `hook` after each group of appends resolved outside `submit` (in the
-        store's thread), once their futures are resolved; returns its remover.
+        """Call `hook` after each group of appends resolved outside `submit`, once their
+        futures are resolved (on the loop that submitted them, else in the store's
+        thread); returns its remover.
 
         One wake-up per group instead of one per append: see `actors/_acks.py`.
         """

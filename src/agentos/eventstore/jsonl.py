@@ -144,11 +144,7 @@ class JsonlEventStore(EventStore):
         O_NOFOLLOW anyway.
         """
         run_dir = os.path.join(self.root, safe_name(run_id, "run id"))
-        spare = self.spares.take() if self.spares is not None else None
-        if spare is not None:
-            if not self._place(spare, run_dir):
-                return None
-        else:
+        if not self._place_spare(run_dir):
             try:
                 os.mkdir(run_dir)
             except FileExistsError:
@@ -167,23 +163,24 @@ class JsonlEventStore(EventStore):
         dirs = (run_dir, str(self.root))
         return LogFile(run_id, fd, 0, 0, device=os.fstat(fd).st_dev, dirs=dirs)
 
-    def _place(self, spare: str, run_dir: str) -> bool:
-        """Rename a spare folder to `run_dir`; False (the spare kept) if that exists.
+    def _place_spare(self, run_dir: str) -> bool:
+        """Rename a spare folder to `run_dir`; False if none is ready or that name is taken.
 
         rename() would replace an empty folder made between the check and the call; then
         whichever writer opens the log first holds its lock, and the other one is
-        refused, as with two mkdirs."""
-        assert self.spares is not None
+        refused, as with two mkdirs. A spare that fails to move is dropped, and the
+        caller makes the folder itself (and meets the real error, if there is one)."""
+        spare = self.spares.take() if self.spares is not None else None
+        if self.spares is None or spare is None:
+            return False
         if os.path.lexists(run_dir):
             self.spares.give_back(spare)
             return False
         try:
             os.rename(spare, run_dir)
         except OSError:
-            self.spares.give_back(spare)
-            if os.path.lexists(run_dir):
-                return False
-            raise
+            self.spares.discard(spare)
+            return False
         return True
 
     def _open_existing(self, run_id: str) -> LogFile:
