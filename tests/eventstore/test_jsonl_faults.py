@@ -460,3 +460,39 @@ async def test_futures_are_resolved_on_the_loop_that_submitted_them(tmp_path: Pa
         assert threads == {"on-loop": here, "off-loop": "agentos-log-sync"}
     finally:
         await store.close()
+
+
+async def test_a_later_groups_failure_does_not_fail_a_committed_group(tmp_path: Path) -> None:
+    """A group is resolved on its loop after the hand-over; if a later group on the same
+    log fails before the loop gets to it, the committed group still succeeds."""
+    import threading
+    import time
+
+    fail = threading.Event()
+    synced = threading.Event()
+
+    def fsync(fd: int) -> None:
+        if fail.is_set():
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fdatasync(fd)
+        synced.set()
+
+    store = JsonlEventStore(tmp_path, durable=True, ops=FileOps(fsync=fsync, syncfs=None))
+    try:
+        assert await store.append("r", make_batch("r", 1, 1), 0) == 1
+        synced.clear()
+        first = store.submit("r", make_batch("r", 2, 1), 1)  # resolved on this loop, later
+        assert synced.wait(5)
+        time.sleep(0.1)  # the loop is held here: the group is handed over, not resolved
+        fail.set()
+        box: list[concurrent.futures.Future[int]] = []
+        submitter = threading.Thread(
+            target=lambda: box.append(store.submit("r", make_batch("r", 3, 1), 2))
+        )
+        submitter.start()
+        submitter.join()
+        assert isinstance(box[0].exception(timeout=5), StoreWriteError)  # off-loop: resolved
+        assert await asyncio.wrap_future(first) == 2  # durable before the failure
+        assert [e.seq for e in await store.read_all("r")] == [1, 2]
+    finally:
+        await store.close()

@@ -168,9 +168,10 @@ class GroupWriter:
             with self._cond:
                 for log in {item.log for item in failed}:
                     self._cut(log, starts[log])
-        by_loop: dict[asyncio.AbstractEventLoop | None, list[_Written]] = {}
+        # each outcome is decided now: a later group's failure must not touch this one
+        by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[_Written, str | None]]] = {}
         for item in group:
-            by_loop.setdefault(item.loop, []).append(item)
+            by_loop.setdefault(item.loop, []).append((item, item.log.broken))
         for loop, items in by_loop.items():
             if loop is not None:
                 try:
@@ -180,13 +181,13 @@ class GroupWriter:
                     pass
             self._resolve(items)
 
-    def _resolve(self, items: list[_Written]) -> None:
-        """Resolve the futures of committed appends, then call the commit hook once."""
-        for item in items:
-            if item.log.broken is None:
+    def _resolve(self, items: list[tuple[_Written, str | None]]) -> None:
+        """Resolve the futures of a committed group, then call the commit hook once."""
+        for item, broken in items:
+            if broken is None:
                 item.future.set_result(item.last_seq)
             else:
-                item.future.set_exception(StoreWriteError(item.log.broken))
+                item.future.set_exception(StoreWriteError(broken))
         self._committed()
 
     def _cut(self, log: LogFile, size: int) -> None:
