@@ -88,12 +88,13 @@ def _tmp(base: Path) -> Path:
 
 
 async def scenario(
-    name: str, runs: int, rounds: int, base: Path, fsyncs: list[float]
+    name: str, runs: int, rounds: int, base: Path, fsyncs: list[float], creates: list[float]
 ) -> tuple[dict[str, Series], float]:
     """Alternate the systems over `rounds`; returns the series and fsyncs per durable run.
 
     One at a time, the cost of a single fsync is sampled before each durable round into
-    `fsyncs` (the disk is shared: its latency drifts with other processes' writes).
+    `fsyncs` (the disk is shared: its latency drifts with other processes' writes), and
+    in both scenarios the cost of making a run folder and its log into `creates`.
     """
     parallel = name == PAR
     series: dict[str, Series] = {}
@@ -114,7 +115,7 @@ async def scenario(
                     if c is not None and not parallel:
                         fsyncs.append(fsync_cost(tmp, max(40, 200 // rounds)))  # next to the runs
                     if c is not None:
-                        CREATES.append(create_cost(tmp, 50))
+                        creates.append(create_cost(tmp, 50))
                     wall, written = await aos.run_round(v, tmp, runs, parallel, counter=c)
                 else:
                     wall, written = await lg.run_round(v, tmp, runs, parallel)
@@ -131,10 +132,6 @@ async def warm_up(base: Path) -> None:
         await aos.run_round(v, _tmp(base), 3, False)
     for v in lg.VARIANTS:
         await lg.run_round(v, _tmp(base), 3, False)
-
-
-#: seconds per folder + empty log created in a round's dir, sampled before durable rounds
-CREATES: list[float] = []
 
 
 def create_cost(base: Path, n: int) -> float:
@@ -306,8 +303,9 @@ async def bench(quick: bool, base: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"scenarios": {}, "rounds": rounds}
     fsyncs_seq = 0.0
     probes: list[float] = []
+    creates: list[float] = []  # seconds per folder + empty log, before durable rounds
     for name, runs in ((SEQ, seq_runs), (PAR, 100)):
-        series, fsyncs = await scenario(name, runs, rounds, base, probes)
+        series, fsyncs = await scenario(name, runs, rounds, base, probes, creates)
         if name == SEQ:
             fsyncs_seq = fsyncs
         pairs = [
@@ -358,9 +356,9 @@ async def bench(quick: bool, base: Path) -> dict[str, Any]:
         "times_floor": run_s / floor if floor else None,
     }
     results["create_us"] = {
-        "median": statistics.median(CREATES) * 1e6,
-        "min": min(CREATES) * 1e6,
-        "max": max(CREATES) * 1e6,
+        "median": statistics.median(creates) * 1e6,
+        "min": min(creates) * 1e6,
+        "max": max(creates) * 1e6,
     }
     results["fold"] = await bench_fold(base, 100_000, 1 if quick else 3)
     for sc in results["scenarios"].values():

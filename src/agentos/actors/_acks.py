@@ -16,10 +16,10 @@ from agentos.eventstore.base import EventStore
 class AckQueue:
     """Collects the outcome of appends as the store resolves them, for the actor.
 
-    A group commit resolves many appends at once. Rather than one message per append
-    (each a wake-up of the actor's loop from the store's thread, which also hands the
-    GIL over in the middle of the group), outcomes are queued as they resolve, and the
-    store's commit hook tells the actor once per group: `AcksDue`.
+    A group commit resolves many appends at once. Rather than one message per append,
+    outcomes are queued as they resolve, and the store's commit hook (run where the
+    group was resolved: the loop that submitted it, or the store's thread) tells the
+    actor once per group: `AcksDue`.
     """
 
     def __init__(self, tell: Callable[[Any], None], store: EventStore | None = None) -> None:

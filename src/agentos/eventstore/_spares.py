@@ -100,7 +100,12 @@ class SpareFolders:
     def _make(self) -> str:
         path = os.path.join(self.root, f"{self._tag}{self.made}")
         os.mkdir(path)
-        os.close(os.open(os.path.join(path, LOG), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            os.close(os.open(os.path.join(path, LOG), flags, 0o644))
+        except OSError:
+            _remove(path)  # no half-made spare left behind
+            raise
         self.made += 1
         return path
 

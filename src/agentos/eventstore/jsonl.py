@@ -170,8 +170,10 @@ class JsonlEventStore(EventStore):
         whichever writer opens the log first holds its lock, and the other one is
         refused, as with two mkdirs. A spare that fails to move is dropped, and the
         caller makes the folder itself (and meets the real error, if there is one)."""
-        spare = self.spares.take() if self.spares is not None else None
-        if self.spares is None or spare is None:
+        if self.spares is None:
+            return False
+        spare = self.spares.take()
+        if spare is None:
             return False
         if os.path.lexists(run_dir):
             self.spares.give_back(spare)
