@@ -7,6 +7,32 @@ import threading
 from pathlib import Path
 
 
+class UnsafePathError(ValueError):
+    """A path that is, or passes through, a symlink, or leads outside its root."""
+
+
+def confined(root: Path, path: Path) -> Path:
+    """Return `path` if it lies inside `root` through no symlink, else raise UnsafePathError.
+
+    Every existing component below `root` is checked, so a symlinked folder or file is
+    refused even when it points back inside `root`.
+    """
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        raise UnsafePathError(f"{path} is outside {root}") from None
+    if ".." in relative.parts:
+        raise UnsafePathError(f"{path} is outside {root}")
+    level = root
+    for part in relative.parts:
+        level = level / part
+        if level.is_symlink():
+            raise UnsafePathError(f"refusing {path}: {level} is a symlink")
+    if path.exists() and not path.resolve().is_relative_to(root.resolve()):
+        raise UnsafePathError(f"refusing {path}: it resolves outside {root}")
+    return path
+
+
 def fsync_dir(path: Path) -> None:
     """Make the directory's entries (a created or renamed file) durable."""
     fd = os.open(path, os.O_RDONLY)

@@ -30,7 +30,7 @@ def open_client(data_dir: Path) -> OpenClient:
 
     @asynccontextmanager
     async def opened(token: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(data_dir, token=token)
+        app = create_app(data_dir, token=token, allow_agents=["api_support:*"])
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:

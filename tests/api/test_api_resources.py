@@ -71,7 +71,7 @@ async def test_invalid_graph_lists_every_problem_and_registers_nothing(
     bad = {
         "name": "broken",
         "nodes": [
-            {"name": "a", "agent": "no.such.module:fn", "policy": "missing"},
+            {"name": "a", "agent": "api_support:no_such_fn", "policy": "missing"},
             {"name": "b", "agent": "api_support:echo", "after": ["ghost"]},
         ],
     }
@@ -81,7 +81,7 @@ async def test_invalid_graph_lists_every_problem_and_registers_nothing(
     assert len(problems) >= 3
     assert all(set(p) == {"where", "message"} for p in problems)
     text = " ".join(p["message"] for p in problems)
-    assert "missing" in text and "ghost" in text and "no.such.module" in text
+    assert "missing" in text and "ghost" in text and "no_such_fn" in text
     assert (await client.get("/graphs/broken")).status_code == 404
     names = [g["name"] for g in (await client.get("/graphs")).json()]
     assert "broken" not in names

@@ -7,7 +7,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from chromium_support import ARGS, CHROMIUM, NEEDS_CHROMIUM
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 HOSTILE = "<script>window.__xss=1</script>"
+TOKEN = "browser-test-token-0123456789"
 RUN_ID = re.compile(r"^run-[0-9]{14}-[0-9a-f]+$")
 
 pytestmark = NEEDS_CHROMIUM
@@ -36,9 +39,24 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A real server on a free loopback port, in a thread; stopped (lifespan too) after."""
     monkeypatch.setenv("AGENTOS_FSYNC", "0")
     monkeypatch.delenv("AGENTOS_API_TOKEN", raising=False)
+    with serving(tmp_path / "data") as base:
+        yield base
+
+
+@pytest.fixture
+def token_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`server`, with a token and the Host check `agentos serve` sets up."""
+    monkeypatch.setenv("AGENTOS_FSYNC", "0")
+    hosts = ["127.0.0.1", "localhost"]
+    with serving(tmp_path / "data", token=TOKEN, allowed_hosts=hosts) as base:
+        yield base
+
+
+@contextmanager
+def serving(data: Path, **options: Any) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(tmp_path / "data"),
+        create_app(data, **options),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -60,7 +78,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(server: str) -> Iterator[Page]:
+def page() -> Iterator[Page]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -118,3 +136,25 @@ def test_hostile_input_shows_as_text(server: str, page: Page) -> None:
     assert page.evaluate("window.__xss") is None
     page.goto(f"{server}/dashboard")
     assert page.evaluate("window.__xss") is None
+
+
+def test_with_a_token_the_dashboard_starts_runs_through_its_cookie(
+    token_server: str, page: Page
+) -> None:
+    page.goto(f"{token_server}/dashboard?token={TOKEN}")
+    page.fill("input[name=pr_number]", "5")
+    page.click("#start-run")
+    link = page.locator("#start-result a")
+    expect(link).to_have_text(RUN_ID)
+    run_id = link.inner_text()
+    row = page.locator(f'tr[data-run="{run_id}"]')
+    expect(row.locator(".badge")).to_have_text("succeeded", timeout=60_000)
+    # the cookie alone, without the dashboard's header, changes nothing
+    status = page.evaluate(
+        """async () => (await fetch("/runs", {method: "POST", credentials: "same-origin",
+            headers: {"content-type": "application/json"},
+            body: JSON.stringify({graph: "git-to-prod-multi"})})).status"""
+    )
+    assert status == 403
+    runs = httpx.get(f"{token_server}/runs", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert [r["run_id"] for r in runs.json()] == [run_id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -75,12 +76,21 @@ def test_serve_runs_uvicorn(invoke: Invoke, data: Path, monkeypatch: pytest.Monk
     import agentos.api.app as api
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(api, "create_app", lambda root: ("app", root))
+    made: dict[str, Any] = {}
+
+    def fake_app(root: Path, **kw: Any) -> SimpleNamespace:
+        made.update(root=root, **kw)
+        return SimpleNamespace(state=SimpleNamespace(token=kw["token"]))
+
+    monkeypatch.setattr(api, "create_app", fake_app)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
-    result = invoke("serve", "--port", "8123")
+    result = invoke("serve", "--port", "8123", "--no-auth")
     assert result.exit_code == 0, result.output
+    assert result.stdout == "dashboard: http://127.0.0.1:8123/dashboard\n"
+    assert made["root"] == data and made["token"] is None
+    assert made["allowed_hosts"] == ["127.0.0.1", "localhost", "::1"]
     assert seen == {
-        "app": ("app", data),
+        "app": SimpleNamespace(state=SimpleNamespace(token=None)),
         "host": "127.0.0.1",
         "port": 8123,
         "timeout_graceful_shutdown": 3,

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from store_support import make_batch, make_event
+from store_support import TS, make_batch, make_event
 
-from agentos.events import Envelope
+from agentos.events import Envelope, ModelCalled
+from agentos.events.model import ModelCalledData
 from agentos.eventstore import (
     ArtifactNotFoundError,
     ConcurrencyError,
+    EventRejectedError,
     EventStore,
     JsonlEventStore,
     UnknownRunError,
@@ -138,6 +140,33 @@ async def test_batch_of_another_run_refused(store: EventStore) -> None:
     with pytest.raises(ValueError):
         await store.append("r1", [make_event("r1", 2), make_event("r2", 3)], expected_seq=1)
     assert await _seqs(store, "r1") == [1]
+
+
+def _unreadable(run_id: str, seq: int) -> Envelope:
+    """A model call whose cost overflowed (built without validation, as a bug might)."""
+    data = ModelCalledData.model_construct(
+        provider="p", model="m", tokens_in=1, tokens_out=1, cost=float("inf"), latency_ms=1.0
+    )
+    return ModelCalled.model_construct(seq=seq, run_id=run_id, ts=TS, node="a", data=data)
+
+
+async def test_event_the_reader_refuses_is_not_written(store: EventStore) -> None:
+    await store.append("r1", make_batch("r1", 1, 3), expected_seq=0)
+    batch = [make_event("r1", 4), _unreadable("r1", 5)]
+    with pytest.raises(EventRejectedError, match="cost"):
+        await store.append("r1", batch, expected_seq=3)
+    assert await store.last_seq("r1") == 3
+    assert await store.read_all("r1") == make_batch("r1", 1, 3)
+    assert await store.append("r1", make_batch("r1", 4, 1), expected_seq=3) == 4
+
+
+async def test_first_event_the_reader_refuses_creates_no_run(store: EventStore) -> None:
+    with pytest.raises(EventRejectedError):
+        store.submit("r1", [_unreadable("r1", 1)], expected_seq=0)
+    with pytest.raises(EventRejectedError):
+        await store.append("r2", [_unreadable("r2", 1)], expected_seq=0)
+    assert await store.list_runs() == []
+    assert _on_disk(store) == []
 
 
 async def test_batch_atomicity(store: EventStore) -> None:

@@ -25,14 +25,18 @@ def test_golden_logs_exist() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-async def test_golden_log_folds_to_its_stored_state(name: str) -> None:
+async def test_golden_log_folds_to_its_stored_state(name: str, tmp_path: Path) -> None:
     before = (HERE / name / "events.jsonl").read_bytes()
-    store = JsonlEventStore(HERE)  # reading takes no lock and writes nothing
+    # a log is read as its own run's: the folder is named by the run id it records
+    run_id = orjson.loads(before.split(b"\n", 1)[0])["run_id"]
+    (tmp_path / run_id).mkdir()
+    (tmp_path / run_id / "events.jsonl").write_bytes(before)
+    store = JsonlEventStore(tmp_path)  # reading takes no lock and writes nothing
     try:
-        events = await store.read_all(name)
+        events = await store.read_all(run_id)
     finally:
         await store.close()
-    assert (HERE / name / "events.jsonl").read_bytes() == before
+    assert (tmp_path / run_id / "events.jsonl").read_bytes() == before
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     state = fold(events)
     assert state.finished

@@ -49,3 +49,25 @@ def test_budget_limits_positive() -> None:
     assert Budget(max_tokens=10).on_exceed == "fail"
     with pytest.raises(ValidationError):
         Budget(max_cost=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"retry": {"backoff": float("inf")}}, "backoff"),
+        ({"retry": {"initial_interval": float("inf"), "max_interval": float("inf")}}, "interval"),
+        ({"retry": {"max_interval": 1e300}}, "max_interval"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"concurrency": 2**63}, "concurrency"),
+    ],
+)
+def test_policy_numbers_are_finite_and_bounded(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Policy.model_validate(kwargs)
+
+
+def test_budget_numbers_are_finite_and_bounded() -> None:
+    with pytest.raises(ValidationError, match="max_cost"):
+        Budget(max_cost=float("inf"))
+    with pytest.raises(ValidationError, match="max_tokens"):
+        Budget(max_tokens=10**30)

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import httpx
 
@@ -30,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"  # never anything else
 TERMINAL = ("succeeded", "failed", "cancelled")
 XSS_NOTE = "<img src=x onerror=window.__xss2=1>"
+ALLOW = "rel_http_server:*"  # the agents below, allowed over HTTP
 XSS_ERROR = "<img src=x onerror=window.__xss3=1><script>window.__xss3=1</script>"
 
 
@@ -63,6 +65,33 @@ def fast_graph(name: str = "fast", agent: str = "rel_http_server:noop") -> dict[
     }
 
 
+# the schema
+
+
+def declared_error(schema: dict[str, Any], method: str, path: str, status: int) -> Any:
+    """The model the OpenAPI `schema` declares for a `status` answer to `method path`
+    (exact code, else 4XX), as a pydantic model or a union; None for an unknown route."""
+    from agentos.api.models import Detail, GraphRefused, InvalidRequest
+
+    models: dict[str, Any] = {
+        "Detail": Detail,
+        "InvalidRequest": InvalidRequest,
+        "HTTPValidationError": InvalidRequest,  # fastapi's own
+        "GraphRefused": GraphRefused,
+    }
+    for template, item in schema["paths"].items():
+        if not re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", template), path):
+            continue
+        op = item.get(method.lower()) or next(iter(item.values()))
+        found = op["responses"].get(str(status)) or op["responses"].get("4XX")
+        assert found is not None, f"{method} {path} declares no {status}"
+        body = found["content"]["application/json"]["schema"]
+        refs = [body["$ref"]] if "$ref" in body else [x["$ref"] for x in body["anyOf"]]
+        union = [models[r.rsplit("/", 1)[-1]] for r in refs]
+        return union[0] if len(union) == 1 else Union[tuple(union)]  # noqa: UP007
+    return None
+
+
 # servers
 
 
@@ -77,16 +106,20 @@ def _bound_socket() -> socket.socket:
 
 
 @contextmanager
-def thread_server(data_dir: Path, token: str | None = None) -> Iterator[str]:
-    """Serve `create_app(data_dir, token)` in a thread; yields the base url."""
+def thread_server(data_dir: Path, token: str | None = None, **options: Any) -> Iterator[str]:
+    """Serve `create_app(data_dir, token, **options)` in a thread; yields the base url.
+
+    The agents of this module are allowed over HTTP unless `allow_agents` says otherwise.
+    """
     import uvicorn
 
     from agentos.api.app import create_app
 
     sock = _bound_socket()
     port = sock.getsockname()[1]
+    options.setdefault("allow_agents", [ALLOW])
     config = uvicorn.Config(
-        create_app(data_dir, token=token),
+        create_app(data_dir, token=token, **options),
         log_level="warning",
         timeout_graceful_shutdown=3,
     )
@@ -175,7 +208,8 @@ def _serve_child(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-seconds", type=float, default=600)
     args = parser.parse_args(argv)
     sock = _bound_socket()
-    config = uvicorn.Config(create_app(args.data), log_level="warning", timeout_graceful_shutdown=3)
+    app = create_app(args.data, allow_agents=[ALLOW])
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)
     srv = uvicorn.Server(config)
     parent = os.getppid()
 

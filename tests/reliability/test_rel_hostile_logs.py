@@ -8,24 +8,32 @@ reading returns exactly the valid batches before the first anomaly, or raises
 CorruptLogError/EventDecodeError (never another exception, never a hang); opening for
 append either refuses with CorruptLogError or cuts only bytes after the last complete
 framed batch, keeping them in events.jsonl.broken.
+
+Then real runs' logs tampered each way of rel_tamper.py: the CLI refuses them with one
+line naming the file and line, a log copied from another run included; a run whose only
+batch was torn is no run (`agentos runs` leaves it out, `agentos resume` says so).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rel_tamper import TAMPERINGS, Tampering, finished_runs, frame_raw, tamper
 
+from agentos.cli import cli
 from agentos.events import Envelope, NodeStarted, NodeSucceeded, RunStarted
 from agentos.events.codec import EventDecodeError, encode
 from agentos.events.model import NodeSucceededData
@@ -36,15 +44,6 @@ RUN = "r"
 TS = datetime(2025, 1, 1, tzinfo=UTC)
 DEADLINE = 10.0
 ALLOWED = (CorruptLogError, EventDecodeError)
-
-
-def frame_raw(bodies: list[bytes]) -> bytes:
-    """Frame arbitrary JSON-ish bodies as `frame` does: valid checksums, any content."""
-    out = b""
-    for left, body in zip(range(len(bodies) - 1, -1, -1), bodies, strict=True):
-        head = body[:-1] + b',"_b":' + str(left).encode()
-        out += head + b',"_crc":"%08x"}\n' % zlib.crc32(head)
-    return out
 
 
 def test_frame_raw_matches_the_store() -> None:
@@ -289,3 +288,82 @@ async def test_open_for_append_keeps_the_whole_log_after_a_cut(tmp_path: Path) -
     finally:
         await store.close()
     assert not os.path.exists(tmp_path / RUN / "events.jsonl.tmp")
+
+
+# real runs' logs, tampered, through the CLI
+
+
+def agentos(data: Path, *args: str) -> tuple[int, str, str]:
+    """`agentos --data DATA ARGS...` in-process: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli, ["--data", str(data), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A data dir with two finished runs, never changed (copy it before tampering)."""
+    root = tmp_path_factory.mktemp("pristine") / "data"
+    return root, asyncio.run(finished_runs(root, 2))
+
+
+@pytest.fixture
+def runs(
+    pristine: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, list[str]]:
+    monkeypatch.setenv("AGENTOS_FSYNC", "0")
+    root = tmp_path / "data"
+    shutil.copytree(pristine[0], root)
+    return root, pristine[1]
+
+
+@pytest.mark.parametrize("how", TAMPERINGS, ids=lambda t: t.name)
+def test_cli_refuses_a_tampered_log_naming_file_and_line(
+    runs: tuple[Path, list[str]], how: Tampering
+) -> None:
+    root, (run_id, other) = runs
+    log = root / run_id / "events.jsonl"
+    tamper(log, how, root / other / "events.jsonl")
+    before = log.read_bytes()
+    code, out, err = agentos(root, "events", run_id)
+    assert code == 1, (out, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert str(log) in err, err
+    assert any(f"line {n}:" in err for n in how.lines), err
+    code, out, err = agentos(root, "runs", "--json")
+    rows = {r["run_id"]: r for r in json.loads(out)}
+    assert code == 0 and rows[run_id]["status"] == "corrupt", rows
+    assert any(f"line {n}:" in rows[run_id]["error"] for n in how.lines), rows[run_id]
+    assert rows[other]["status"] == "succeeded"
+    assert log.read_bytes() == before, "reading must not change the log"
+
+
+async def test_store_refuses_a_log_copied_from_another_run(runs: tuple[Path, list[str]]) -> None:
+    root, (run_id, other) = runs
+    log = root / run_id / "events.jsonl"
+    log.write_bytes((root / other / "events.jsonl").read_bytes())
+    store = JsonlEventStore(root, durable=False)
+    try:
+        with pytest.raises(CorruptLogError, match=f"line 1: an event of run '{other}'") as exc:
+            await store.read_all(run_id)
+        assert exc.value.path == log and exc.value.line == 1
+        with pytest.raises(CorruptLogError, match="in the log of run"):
+            await store.prepare(run_id)  # nor appended to
+    finally:
+        await store.close()
+
+
+def test_a_run_whose_only_batch_was_torn_is_no_run(runs: tuple[Path, list[str]]) -> None:
+    root, (run_id, _) = runs
+    first = (root / run_id / "events.jsonl").read_bytes().split(b"\n")[0]
+    torn = root / "torn-run" / "events.jsonl"
+    torn.parent.mkdir()
+    torn.write_bytes(first[: len(first) // 2])
+    code, out, err = agentos(root, "runs", "--json")
+    assert code == 0 and "torn-run" not in {r["run_id"] for r in json.loads(out)}, out
+    code, out, err = agentos(root, "resume", "torn-run")
+    assert code == 1, (out, err)
+    assert err.strip() == (
+        "error: run torn-run has no acknowledged events (its first batch never reached the "
+        "disk whole) (there is nothing to resume: start a new run)"
+    ), err
+    assert torn.read_bytes() == first[: len(first) // 2], "refusing must change nothing"

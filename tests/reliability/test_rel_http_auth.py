@@ -110,7 +110,13 @@ def test_every_route_but_the_public_ones_needs_the_token(tmp_path: Path) -> None
             if not template.startswith("/dashboard"):
                 res = client.request(method, url, params={"token": TOKEN}, **kw)
                 assert res.status_code == 401, (method, url, "token in the query")
-            for how in ({"Authorization": f"Bearer {TOKEN}"}, {"Cookie": f"agentos_token={TOKEN}"}):
+            cookie = {"Cookie": f"agentos_token={TOKEN}"}
+            if method == "POST":  # the cookie alone is not enough to change anything
+                res = client.request(method, url, headers=cookie, **kw)
+                assert res.status_code == 403, (method, url, "cookie without the header")
+                assert "X-AgentOS-Request" in res.json()["detail"]
+                cookie = {**cookie, "X-AgentOS-Request": "1"}
+            for how in ({"Authorization": f"Bearer {TOKEN}"}, cookie):
                 res = client.request(method, url, headers=how, **kw)
                 assert 200 <= res.status_code < 300, (method, url, res.status_code, res.text)
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import orjson
@@ -21,7 +21,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_http_server import TERMINAL, fast_graph, thread_server
+from pydantic import TypeAdapter, ValidationError
+from rel_http_server import TERMINAL, declared_error, fast_graph, thread_server
 
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.graphs.catalog import Catalog
@@ -185,6 +186,17 @@ class Fuzzed:
         self.client = client
         self.run_id = run_id
         self.counts: dict[int, int] = {}
+        self.schema: dict[str, Any] = client.get("/openapi.json").json()
+
+    def conforms(self, method: str, url: str, res: httpx.Response) -> None:
+        """The 4xx body fits what the route declares in the OpenAPI schema."""
+        path = unquote(urlsplit(str(res.request.url)).path)
+        model = declared_error(self.schema, method, path, res.status_code)
+        if model is not None:
+            try:
+                TypeAdapter(model).validate_python(res.json(), strict=True)
+            except ValidationError as exc:
+                raise AssertionError(f"{method} {url[:200]}: {res.text[:300]}: {exc}") from None
 
     def send(self, method: str, url: str, **kw: Any) -> httpx.Response:
         try:
@@ -198,6 +210,7 @@ class Fuzzed:
         if code >= 400:
             detail = res.json()["detail"]
             assert detail not in (None, ""), res.text[:300]
+            self.conforms(method, url, res)
         elif code < 300 and not url.startswith("/dashboard") and "/stream" not in url:
             res.json()
         return res

@@ -1,11 +1,13 @@
 """Tests of the provider pool and the simulated provider."""
 
 import asyncio
+import math
 
 import pytest
 from pydantic import ValidationError
 
 from agentos.context import SimpleTokenCounter
+from agentos.events.limits import MAX_PRICE, MAX_TOKENS
 from agentos.routing import (
     CompletionRequest,
     ModelSpec,
@@ -121,3 +123,31 @@ async def test_latency_is_slept() -> None:
     response = await p.complete(CompletionRequest(model="m", prompt="x", max_tokens=3))
     assert loop.time() - start >= 0.035
     assert response.latency_ms == 40
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("price_in_per_1k", float("inf")),
+        ("price_out_per_1k", float("inf")),
+        ("price_in_per_1k", 1e308),
+        ("context_window", 10**30),
+        ("latency_ms", float("inf")),
+        ("max_in_flight", 2**64),
+    ],
+)
+def test_model_numbers_are_finite_and_bounded(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        ModelSpec.model_validate({**MODEL.model_dump(), field: value})
+
+
+def test_the_dearest_call_still_costs_a_finite_amount() -> None:
+    dear = ModelSpec.model_validate(
+        {**MODEL.model_dump(), "price_in_per_1k": MAX_PRICE, "price_out_per_1k": MAX_PRICE}
+    )
+    assert math.isfinite(dear.cost(MAX_TOKENS, MAX_TOKENS))
+
+
+def test_provider_seed_fits_in_64_bits() -> None:
+    with pytest.raises(ValidationError, match="seed"):
+        ProviderSpec(name="p", models=[MODEL], seed=2**63)

@@ -8,13 +8,14 @@ lock. `tell` works from any thread; `ask(...).get()` must not be called on the l
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import sys
 from collections.abc import Coroutine
 from typing import Any
 
 import pykka
-from pykka import ActorDeadError, ActorRegistry, messages
+from pykka import ActorDeadError, messages
 
 log = logging.getLogger(__name__)
 
@@ -79,33 +80,59 @@ class LoopActor(pykka.Actor):
         task.add_done_callback(self._running.discard)
 
     def _deliver(self, envelope: Any) -> None:
-        """Handle one message, as pykka's actor loop does for a thread."""
+        """Handle one message, as pykka's actor loop does for a thread.
+
+        Unlike pykka, a BaseException (sys.exit in a listener, say) fails only this
+        actor, as an Exception does: it must not stop the loop that runs every run.
+        """
         if self.actor_stopped.is_set():
-            if envelope.reply_to is not None:
-                if isinstance(envelope.message, messages._ActorStop):
-                    envelope.reply_to.set(None)
-                else:
-                    error = ActorDeadError(f"{self.actor_ref} stopped before handling the message")
-                    envelope.reply_to.set_exception((ActorDeadError, error, None))
+            self._refuse(envelope)
             return
         try:
             response = self._handle_receive(envelope.message)
             if envelope.reply_to is not None:
                 envelope.reply_to.set(response)
-        except Exception:
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                log.error("%r escaped %s handling %r", exc, self, type(envelope.message).__name__)
             if envelope.reply_to is not None:
-                envelope.reply_to.set_exception()
+                envelope.reply_to.set_exception(_as_exception(sys.exc_info()))
             else:
                 self._handle_failure(*sys.exc_info())
                 try:
                     self.on_failure(*sys.exc_info())
                 except Exception:
                     self._handle_failure(*sys.exc_info())
-        except BaseException:  # as pykka does: a BaseException stops every actor
-            log.debug("%r in %s: stopping all actors", sys.exc_info()[1], self)
-            self._stop()
-            ActorRegistry.stop_all(block=False)
-            raise
+                self._refuse_reply(envelope.message)
+
+    def _refuse(self, envelope: Any) -> None:
+        """Answer a message that reached this actor after it stopped: nobody else will."""
+        if isinstance(envelope.message, messages._ActorStop):
+            if envelope.reply_to is not None:
+                envelope.reply_to.set(None)
+            return
+        if envelope.reply_to is not None:
+            error = ActorDeadError(f"{self.actor_ref} stopped before handling the message")
+            envelope.reply_to.set_exception((ActorDeadError, error, None))
+        self._refuse_reply(envelope.message)
+
+    def _refuse_reply(self, message: Any) -> None:
+        """Fail the reply future a told message carries, if it is still unanswered."""
+        reply = getattr(message, "reply", None)
+        if isinstance(reply, asyncio.Future | concurrent.futures.Future) and not reply.done():
+            error = ActorDeadError(f"{self.actor_ref} stopped before answering the message")
+            reply.set_exception(error)
+
+
+def _as_exception(info: Any) -> Any:
+    """`info` (an exc_info triple), its exception made an Exception for the asker's thread:
+    a SystemExit re-raised there would end that thread instead of failing the ask."""
+    _, value, tb = info
+    if isinstance(value, Exception):
+        return info
+    wrapped = RuntimeError(f"the actor's handler raised {value!r}")
+    wrapped.__cause__ = value
+    return (RuntimeError, wrapped, tb)
 
 
 def stop_actor(ref: pykka.ActorRef[Any]) -> None:

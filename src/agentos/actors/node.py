@@ -7,7 +7,7 @@ import concurrent.futures
 import hashlib
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from agentos.actors.messages import CancelTasks, Execute, ModelCall, NodeDone
 from agentos.actors.node_context import Next, NodeContext
 from agentos.eventstore.base import EventStore
 from agentos.routing.providers import CompletionResponse
-from agentos.routing.router import AllProvidersFailedError, Router
+from agentos.routing.router import AllProvidersFailedError, Attempt, Router
 from agentos.tools.workspace import FileWrite, Workspace
 
 Agent = Callable[[NodeContext], Any]
@@ -76,10 +76,10 @@ class NodeActor(LoopActor):
 
     async def _attempt(self, job: Execute) -> None:
         writes: list[FileWrite] = []
-        ctx = self._context(job, writes)
         started = time.perf_counter()
         done = NodeDone(run_id=job.run_id, node=job.node, attempt=job.attempt, ok=True)
         try:
+            ctx = self._context(job, writes)
             if job.context is not None:
                 name = f"context-{job.context.manifest.context_sha256[:16]}"
                 ctx.artifacts[name] = {"text": job.context.text}
@@ -87,12 +87,13 @@ class NodeActor(LoopActor):
             done.output, done.next = _normalize(result)
             if ctx.artifacts:
                 done.artifacts = await self._store_artifacts(job.run_id, ctx.artifacts)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):
             raise  # the run was cancelled or the supervisor is stopping: nothing to report
         except TimeoutError:
             done.ok, done.error_type = False, "TimeoutError"
             done.error = f"timed out after {job.timeout}s"
-        except Exception as exc:  # an agent's failure becomes a node_failed event
+        except BaseException as exc:  # an agent's failure (even sys.exit) becomes node_failed
+            exc = exc.raised if isinstance(exc, AgentExitError) else exc
             done.ok, done.error_type = False, type(exc).__name__
             done.error = str(exc) or repr(exc)
         done.duration_ms = (time.perf_counter() - started) * 1000
@@ -112,12 +113,13 @@ class NodeActor(LoopActor):
 
     async def _call(self, ctx: NodeContext, timeout: float | None) -> Any:
         if self._async_agent:
-            pending: Any = self.agent(ctx)
+            pending: Any = _contained(self.agent(ctx))
         else:
             # blocking agents run on a bounded pool; on timeout the thread finishes on its own
-            pending = self.loop.run_in_executor(self.executor, self.agent, ctx)
+            pending = _contained(self.loop.run_in_executor(self.executor, self.agent, ctx))
         result = await asyncio.wait_for(pending, timeout) if timeout else await pending
         if inspect.isawaitable(result):
+            result = _contained(result)
             result = await asyncio.wait_for(result, timeout) if timeout else await result
         return result
 
@@ -138,14 +140,27 @@ class NodeActor(LoopActor):
             workspace=workspace,
         )
         if job.model is not None:
-            ctx._complete = lambda prompt, max_tokens: self._complete(job, prompt, max_tokens)
+            deadline = None if job.timeout is None else self.loop.time() + job.timeout
+            ctx._complete = lambda prompt, max_tokens: self._complete(
+                job, prompt, max_tokens, deadline
+            )
         return ctx
 
-    async def _complete(self, job: Execute, prompt: str, max_tokens: int) -> CompletionResponse:
+    async def _complete(
+        self, job: Execute, prompt: str, max_tokens: int, deadline: float | None = None
+    ) -> CompletionResponse:
+        """Call the node's model and record the call; a wait for a slot ends before `deadline`."""
         assert job.model is not None
         started = time.perf_counter()
+        max_wait = None
+        if deadline is not None:
+            # leave time to record a saturated failure before the node's own timeout
+            left = deadline - self.loop.time()
+            max_wait = max(0.0, left - min(1.0, left / 10))
         try:
-            response, attempts = await self.router.call(prompt, job.model, max_tokens, job.seed)
+            response, attempts = await self.router.call(
+                prompt, job.model, max_tokens, job.seed, max_wait=max_wait
+            )
         except AllProvidersFailedError as exc:
             chosen = job.model.chosen
             data = {
@@ -158,6 +173,7 @@ class NodeActor(LoopActor):
                 "ok": False,
                 "error": str(exc),
                 "fallbacks": [a.model_dump(mode="json") for a in exc.attempts],
+                **self._long_wait(exc.attempts),
             }
             await self._record(job, data)
             raise
@@ -169,14 +185,42 @@ class NodeActor(LoopActor):
             "cost": response.cost,
             "latency_ms": response.latency_ms,
             "fallbacks": [a.model_dump(mode="json") for a in attempts if not a.ok],
+            **self._long_wait(attempts),
         }
         await self._record(job, data)
         return response
+
+    def _long_wait(self, attempts: list[Attempt]) -> dict[str, float]:
+        """The call's wait for free slots, when it is long enough to record."""
+        waited = sum(a.waited_ms for a in attempts)
+        return {"waited_ms": waited} if waited >= self.router.long_wait * 1000 else {}
 
     async def _record(self, job: Execute, data: dict[str, Any]) -> None:
         reply = asyncio.get_running_loop().create_future()  # the supervisor's loop too
         self.supervisor.tell(ModelCall(job.run_id, job.node, job.attempt, data, reply))
         await reply
+
+
+class AgentExitError(Exception):
+    """Agent code raised SystemExit, KeyboardInterrupt or another BaseException."""
+
+    def __init__(self, raised: BaseException) -> None:
+        super().__init__(str(raised))
+        self.raised = raised
+
+
+async def _contained(pending: Awaitable[Any]) -> Any:
+    """Await agent code; a BaseException it raises comes out as AgentExitError.
+
+    asyncio re-raises SystemExit and KeyboardInterrupt out of the task that saw them,
+    which stops the event loop and every run on it (`wait_for` runs its own task).
+    """
+    try:
+        return await pending
+    except (asyncio.CancelledError, GeneratorExit, Exception):
+        raise
+    except BaseException as exc:
+        raise AgentExitError(exc) from exc
 
 
 def _normalize(result: Any) -> tuple[dict[str, Any], list[str] | None]:

@@ -17,6 +17,7 @@ import orjson
 import pykka
 
 from agentos._names import safe_name
+from agentos.actors._inflight import InFlight, counted
 from agentos.actors._loop import LoopThread
 from agentos.actors._loop_actor import stop_actor
 from agentos.actors.messages import (
@@ -85,6 +86,7 @@ class Supervisor:
         self._loop_thread = loop_thread
         self._owns_store = owns_store
         self._stopped = False
+        self.in_flight = InFlight()  # start_run, resume, replay under way: `drain` waits for them
         self.sync = SyncSupervisor(self)
 
     @classmethod
@@ -131,6 +133,7 @@ class Supervisor:
 
     # runs
 
+    @counted
     async def start_run(
         self,
         inputs: Mapping[str, Any] | None = None,
@@ -180,6 +183,7 @@ class Supervisor:
         await self._ask(lambda r: CancelRun(run_id, reason, r))
         return await self.state(run_id)
 
+    @counted
     async def resume(self, run_id: str) -> str:
         """Carry on an interrupted run from its log; what succeeded is not run again."""
         if not await self.store.exists(safe_name(run_id, "run id")):
@@ -198,6 +202,7 @@ class Supervisor:
                 await self.store.release(run_id)  # nothing drives it: let others write it
             raise
 
+    @counted
     async def replay(self, run_id: str, from_step: int | str) -> str:
         """Fork a new run from a step of `run_id` and execute it; returns the new run's id."""
         source = await self.store.read_all(run_id)
@@ -218,8 +223,13 @@ class Supervisor:
         return ids
 
     async def drain(self) -> None:
-        """Wait until every run this supervisor drives has ended."""
-        while ids := await self.live_runs():
+        """Wait until every run this supervisor drives has ended, those that calls under
+        way (`start_run`, `resume`, `replay`) are handing it included."""
+        while True:
+            await self.in_flight.idle()
+            ids = await self.live_runs()
+            if not ids and not self.in_flight.busy:
+                return
             await asyncio.gather(*(self.wait(i) for i in ids), return_exceptions=True)
 
     def events(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Envelope]:

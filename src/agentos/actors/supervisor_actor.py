@@ -36,6 +36,7 @@ from agentos.actors.messages import (
 )
 from agentos.actors.node import NodeActor
 from agentos.actors.scheduler import plan
+from agentos.actors.stall import stalled
 from agentos.agents.registry import AgentRegistry
 from agentos.events import model as ev
 from agentos.eventstore.base import EventStore
@@ -363,7 +364,11 @@ class SupervisorActor(LoopActor):
         self.run_soon(self.store.release(run.run_id))
 
     def _drop(self, run: LiveRun, error: BaseException) -> None:
-        """Stop driving a run whose append failed; its log keeps what was acknowledged."""
+        """Stop driving a run whose append failed; its log keeps what was acknowledged.
+
+        A failed write or sync stalls the run: everyone waiting hears `RunStalledError`
+        (the errno and a one-line reason), and a resume carries the run on."""
+        error = stalled(run.run_id, error) or error
         log.error("run %s stopped: %s", run.run_id, error)
         self._runs.pop(run.run_id, None)
         self._dropped[run.run_id] = error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from agentos.agents.registry import AgentRegistry
 from agentos.api import dashboard, routes_resources, routes_runs
 from agentos.api.auth import require_token
+from agentos.api.guard import RequestGuard
+from agentos.api.models import ERROR_RESPONSES, HTML_ERROR_RESPONSES
+from agentos.api.redact import redact_access_log
 from agentos.api.runtime import Runtime
 from agentos.eventstore.jsonl import default_root
 from agentos.graphs.validate import GraphValidationError
@@ -29,11 +32,17 @@ def create_app(
     data_dir: Path | None = None,
     token: str | None = None,
     agents: AgentRegistry | None = None,
+    *,
+    allow_agents: Sequence[str] = (),
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The app over `data_dir` (default AGENTOS_DATA_DIR or ./data).
 
-    `token` (default AGENTOS_API_TOKEN) turns on bearer authentication. Supervisors start
-    in the lifespan, on the server's loop, and runs left unfinished are resumed there.
+    `token` (default AGENTOS_API_TOKEN) turns on bearer authentication. HTTP clients may
+    name the agents registered in `agents` (default: the demo's) and import paths matching
+    an `allow_agents` pattern (fnmatch over `module:callable`). With `allowed_hosts`, a
+    request whose Host is not one of them is refused. Supervisors start in the lifespan,
+    on the server's loop, and runs left unfinished are resumed there.
     """
     root = Path(data_dir) if data_dir is not None else default_root()
     token = token if token is not None else os.environ.get("AGENTOS_API_TOKEN") or None
@@ -60,13 +69,16 @@ def create_app(
         redoc_url="/redoc" if public_docs else None,
     )
     app.state.token = token
+    app.state.allow_agents = list(allow_agents)
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
+    redact_access_log()
     app.exception_handler(GraphValidationError)(_graph_problems)
     app.exception_handler(RequestValidationError)(_invalid_request)
-    app.include_router(routes_resources.open_router)
+    app.include_router(routes_resources.open_router, responses=ERROR_RESPONSES)
     secured = [Depends(require_token)]
-    app.include_router(routes_resources.router, dependencies=secured)
-    app.include_router(routes_runs.router, dependencies=secured)
-    app.include_router(dashboard.router, dependencies=secured)
+    for router in (routes_resources.router, routes_runs.router):
+        app.include_router(router, dependencies=secured, responses=ERROR_RESPONSES)
+    app.include_router(dashboard.router, dependencies=secured, responses=HTML_ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if not public_docs:
         _secured_docs(app, secured)

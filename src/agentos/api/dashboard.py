@@ -11,22 +11,25 @@ from agentos.api.auth import remember
 from agentos.api.render import esc, page, render, seconds, status_badge, tag
 from agentos.api.routes_resources import runtime
 from agentos.api.routes_runs import state_or_404
+from agentos.api.runtime import CorruptRun
 from agentos.state.run_state import RunState
 
 router = APIRouter(tags=["dashboard"], default_response_class=HTMLResponse)
 
 
-def run_row(state: RunState) -> str:
+def run_row(run: RunState | CorruptRun) -> str:
     """One row of the runs table (app.js renders the same cells when it refreshes)."""
-    link = f"/dashboard/runs/{state.run_id}"
+    state = run.prefix if isinstance(run, CorruptRun) else run
+    link = f"/dashboard/runs/{run.run_id}"
     origin = state.replayed_from
+    error = tag("small", f" {run.error}", cls="muted") if isinstance(run, CorruptRun) else ""
     return (
-        f'<tr data-run="{esc(state.run_id)}"><td><a href="{esc(link)}">{esc(state.run_id)}</a>'
+        f'<tr data-run="{esc(run.run_id)}"><td><a href="{esc(link)}">{esc(run.run_id)}</a>'
         + (tag("small", f" replay of {origin.source_run}", cls="muted") if origin else "")
-        + f"</td><td>{esc(state.graph)}</td><td>{status_badge(state.status)}</td>"
+        + f"</td><td>{esc(state.graph)}</td><td>{status_badge(run.status)}{error}</td>"
         f"<td>{esc(state.last_seq)}</td><td>{esc(started(state))}</td>"
         f"<td>{esc(seconds(state.duration_s()))}</td>"
-        f'<td><a href="/runs/{esc(state.run_id)}/events">events</a></td></tr>'
+        f'<td><a href="/runs/{esc(run.run_id)}/events">events</a></td></tr>'
     )
 
 
@@ -39,7 +42,7 @@ def started(state: RunState) -> str:
 async def runs_page(request: Request) -> HTMLResponse:
     """Every run, refreshed each second, and a form that starts a demo run."""
     rt = runtime(request)
-    rows = "".join(run_row(s) for s in await rt.states())
+    rows = "".join(run_row(s) for s in await rt.listing())
     graphs = "".join(tag("option", name, value=name) for name in sorted(rt.catalog.graphs))
     body = render("runs.html", rows=rows, graphs=graphs)
     response = HTMLResponse(page("AgentOS runs", body, "runs"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentos.context.profile import ContextProfile
+from agentos.events.limits import InputDict
 from agentos.graphs.policy import Budget, Policy
 from agentos.state.run_state import ReplayOrigin
 
@@ -53,7 +54,7 @@ class RunRequest(BaseModel):
     """POST /runs: which graph to run with which inputs."""
 
     graph: str = Field(examples=["git-to-prod-multi"])
-    inputs: dict[str, Any] = Field(default_factory=dict, examples=[{"pr_number": 42}])
+    inputs: InputDict = Field(default_factory=dict, examples=[{"pr_number": 42}])
     budget: Budget | None = Field(default=None, description="overrides the graph's budget")
 
 
@@ -89,6 +90,12 @@ class RunSummary(BaseModel):
     replayed_from: str | None = None
 
 
+class CorruptRunSummary(RunSummary):
+    """One line of the runs list for a run whose log cannot be read: status `corrupt`."""
+
+    error: str = Field(description="the log file (in the data dir), the line, what is wrong")
+
+
 class EventList(BaseModel):
     """A run's events, filtered."""
 
@@ -115,3 +122,51 @@ class GraphRefused(BaseModel):
     """422 of POST /graphs: the graph was not registered."""
 
     detail: Problems
+
+
+class Detail(BaseModel):
+    """A refused request (4xx): why, in one sentence."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequest(BaseModel):
+    """422 of a request whose fields do not validate."""
+
+    detail: list[FieldError]
+
+
+Unprocessable = InvalidRequest | GraphRefused | Detail
+"""Every 422 body: invalid fields, a refused graph, or a refused name or step."""
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": Unprocessable, "description": "the request cannot be processed"},
+    "4XX": {"model": Detail, "description": "the request was refused"},
+}
+"""The 4xx bodies every route may return, for the OpenAPI schema."""
+
+
+def _json(*models: type[BaseModel]) -> dict[str, Any]:
+    refs = [{"$ref": f"#/components/schemas/{m.__name__}"} for m in models]
+    schema = refs[0] if len(refs) == 1 else {"anyOf": refs}
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+HTML_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": spec["description"],
+        **_json(*((InvalidRequest, GraphRefused, Detail) if code == 422 else (Detail,))),
+    }
+    for code, spec in ERROR_RESPONSES.items()
+}
+"""ERROR_RESPONSES of routes that answer HTML: their errors are JSON all the same."""

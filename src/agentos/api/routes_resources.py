@@ -8,8 +8,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, HTTPException, Request
 
+from agentos.api.allowlist import AgentNotAllowedError, check_agents
 from agentos.api.models import (
-    GraphRefused,
+    Detail,
     GraphSummary,
     Health,
     Ok,
@@ -70,10 +71,22 @@ async def set_provider_pool(body: ProviderPool, request: Request) -> Ok:
     return Ok(name="providerpool")
 
 
-@router.post("/graphs", response_model=Ok, responses={422: {"model": GraphRefused}})
+@router.post(
+    "/graphs",
+    response_model=Ok,
+    responses={403: {"model": Detail, "description": "an agent not allowed over HTTP"}},
+)
 async def register_graph(body: GraphSpec, request: Request) -> Ok:
-    """Validate and register a graph; 422 lists every problem, and nothing is stored."""
+    """Validate and register a graph; 422 lists every problem, and nothing is stored.
+
+    Its agents must be registered in the server's registry or match a pattern of
+    `agentos serve --allow-agents` (else 403, before any module is imported).
+    """
     rt = runtime(request)
+    try:
+        check_agents((n.agent for n in body.nodes), rt.agents, request.app.state.allow_agents)
+    except AgentNotAllowedError as exc:
+        raise HTTPException(403, str(exc)) from None
     await _checked(lambda: rt.catalog.put_graph(body))
     rt.invalidate(body.name)
     return Ok(name=body.name)

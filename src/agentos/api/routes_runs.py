@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
+from agentos.actors.stall import RunStalledError, as_stall
 from agentos.api import sse
 from agentos.api.models import (
+    CorruptRunSummary,
     EventList,
     ReplayAccepted,
     ReplayRequest,
@@ -17,9 +21,10 @@ from agentos.api.models import (
     RunSummary,
 )
 from agentos.api.routes_resources import graph_or_404, runtime
-from agentos.api.runtime import Runtime
+from agentos.api.runtime import CorruptRun, Runtime
+from agentos.api.stalls import RunView, http_status
 from agentos.events.codec import to_dict
-from agentos.eventstore.base import StoreError, UnknownRunError
+from agentos.eventstore.base import CorruptLogError, StoreError, UnknownRunError
 from agentos.state.fold import UnknownStepError
 from agentos.state.run_state import RunState
 
@@ -27,15 +32,44 @@ router = APIRouter(tags=["runs"])
 
 
 async def state_or_404(rt: Runtime, run_id: str) -> RunState:
-    """The run's folded state, else a 404."""
+    """The run's folded state, else a 404 (no such run) or a 409 (a corrupt log)."""
     try:
         return await rt.state(run_id)
+    except CorruptLogError as exc:
+        raise corrupt_409(rt, run_id, exc) from None
     except (UnknownRunError, ValueError):
         raise HTTPException(404, f"unknown run {run_id!r}") from None
 
 
-def summary(state: RunState) -> RunSummary:
+def corrupt_message(rt: Runtime, run_id: str, exc: CorruptLogError) -> str:
+    """What is wrong with a run's log: the file in the data dir, the line, the reason."""
+    return f"run {run_id!r} has a corrupt log: {exc.describe(rt.data_dir)}"
+
+
+def corrupt_409(rt: Runtime, run_id: str, exc: CorruptLogError) -> HTTPException:
+    """The 409 of a request on a run whose log exists but cannot be read."""
+    return HTTPException(409, corrupt_message(rt, run_id, exc))
+
+
+def stall_error(exc: RunStalledError) -> HTTPException:
+    """507 (disk full) or 503 (another I/O failure), with the reason as JSON."""
+    return HTTPException(http_status(exc), str(exc))
+
+
+def summary(run: RunState | CorruptRun) -> RunSummary:
     """The runs-list line of a run."""
+    if isinstance(run, CorruptRun):
+        prefix = run.prefix
+        return CorruptRunSummary(
+            run_id=run.run_id,
+            graph=prefix.graph,
+            status=run.status,
+            events=prefix.last_seq,
+            started=prefix.created_at,
+            duration=prefix.duration_s(),
+            error=run.error,
+        )
+    state = run
     origin = state.replayed_from
     return RunSummary(
         run_id=state.run_id,
@@ -57,19 +91,37 @@ async def create_run(body: RunRequest, request: Request) -> RunAccepted:
         run_id = await rt.start_run(body.graph, body.inputs, body.budget)
     except (ValueError, FileNotFoundError) as exc:
         raise HTTPException(422, str(exc)) from None
+    except (RunStalledError, OSError) as exc:  # e.g. the workspace snapshot met a full disk
+        raise stall_error(as_stall("new", exc)) from None
     return RunAccepted(run_id=run_id, status="pending")
 
 
-@router.get("/runs", response_model=list[RunSummary])
+@router.get("/runs", response_model=list[RunSummary | CorruptRunSummary])
 async def list_runs(request: Request) -> list[RunSummary]:
-    """Every run, newest first."""
-    return [summary(s) for s in await runtime(request).states()]
+    """Every run, newest first; a run whose log cannot be read has status `corrupt` and
+    an `error` naming the file and line."""
+    return [summary(s) for s in await runtime(request).listing()]
 
 
-@router.get("/runs/{run_id}", response_model=RunState)
+@router.get("/runs/{run_id}", response_model=RunView)
 async def get_run(run_id: str, request: Request) -> RunState:
-    """The run's state folded from its events: status, nodes, usage."""
+    """The run's state folded from its events: status, nodes, usage.
+
+    `stalled` (with `stalled_reason`) when an append failed: resume it once the disk
+    is healthy (POST /runs/{id}/resume)."""
     return await state_or_404(runtime(request), run_id)
+
+
+@router.post("/runs/{run_id}/resume", response_model=RunView)
+async def resume_run(run_id: str, request: Request) -> RunState:
+    """Carry on a stalled or interrupted run from its log; its state after the resume."""
+    rt = runtime(request)
+    state = await state_or_404(rt, run_id)
+    graph_or_404(rt, state.graph)
+    try:
+        return await rt.resume(run_id)
+    except RunStalledError as exc:
+        raise stall_error(exc) from None
 
 
 @router.get("/runs/{run_id}/events", response_model=EventList)
@@ -85,6 +137,8 @@ async def get_events(
     await state_or_404(rt, run_id)
     try:
         events = await rt.store.read_all(run_id)
+    except CorruptLogError as exc:
+        raise corrupt_409(rt, run_id, exc) from None
     except StoreError as exc:
         raise HTTPException(500, str(exc)) from None
     last = events[-1].seq if events else 0
@@ -110,17 +164,44 @@ async def stream_events(
     after: Annotated[int, Query(ge=0)] = 0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """The run's events as server-sent events, live, ending after the terminal event."""
+    """The run's events as server-sent events, live, ending after the terminal event.
+
+    A corrupt log's stream has the events before the bad line, then an `error` frame
+    whose `detail` names the file and line.
+    """
     rt = runtime(request)
-    state = await state_or_404(rt, run_id)
-    # a start past the log's end would wait forever for seqs the run will never reach
-    start = min(sse.resume_after(after, last_event_id), state.last_seq)
-    ended = state.finished and start >= state.last_seq
+    start = sse.resume_after(after, last_event_id)
+    ended = False
+    try:
+        state = await state_or_404(rt, run_id)
+    except HTTPException as exc:
+        if exc.status_code != 409:
+            raise
+    else:
+        # a start past the log's end would wait forever for seqs the run will never reach
+        start = min(start, state.last_seq)
+        ended = state.finished and start >= state.last_seq
     return StreamingResponse(
-        sse.stream(rt.store, run_id, start, ended),
+        until_corrupt(
+            rt,
+            run_id,
+            sse.stream(rt.store, run_id, start, ended, rt.stall_watch(run_id)),
+        ),
         media_type="text/event-stream",
         headers=sse.HEADERS,
     )
+
+
+async def until_corrupt(
+    rt: Runtime, run_id: str, frames: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
+    """The frames, ended by an `error` frame (without an id) if the log is corrupt."""
+    try:
+        async for chunk in frames:
+            yield chunk
+    except CorruptLogError as exc:
+        body = orjson.dumps({"detail": corrupt_message(rt, run_id, exc)})
+        yield b"event: error\ndata: %s\n\n" % body
 
 
 @router.post("/runs/{run_id}/replay", response_model=ReplayAccepted)
@@ -133,6 +214,8 @@ async def replay_run(run_id: str, body: ReplayRequest, request: Request) -> Repl
         new_id = await rt.replay(run_id, body.from_step)
     except UnknownStepError as exc:
         raise HTTPException(422, f"cannot replay from {body.from_step!r}: {exc}") from None
+    except CorruptLogError as exc:
+        raise corrupt_409(rt, run_id, exc) from None
     new = await rt.state(new_id)
     assert new.replayed_from is not None
     return ReplayAccepted(run_id=new_id, status=new.status, replayed_from=new.replayed_from)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agentos.actors._loop import LoopThread
+from agentos.actors.stall import RunStalledError
 from agentos.actors.supervisor import Supervisor
 from agentos.agents.registry import AgentRegistry
-from agentos.eventstore.base import StoreError, UnknownRunError
+from agentos.api.stalls import stalled_view
+from agentos.eventstore.base import CorruptLogError, StoreError, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Budget
@@ -48,7 +54,10 @@ class Runtime:
         self._retiring: set[asyncio.Task[None]] = set()
         self._folds: dict[str, Folding] = {}  # per run, fed as its log grows
         self._fold_locks: dict[str, asyncio.Lock] = {}
+        self._stamps: dict[str, tuple[int, int, int] | None] = {}  # each kept fold's log
         self._loop: LoopThread | None = None
+        self._stalls: dict[str, RunStalledError] = {}  # runs whose append failed, until resumed
+        self._watchers: dict[str, asyncio.Task[RunStalledError | None]] = {}
 
     def supervisor(self, graph: str) -> Supervisor:
         """The supervisor of `graph`; KeyError for an unknown graph."""
@@ -88,7 +97,58 @@ class Runtime:
     ) -> str:
         """Start a run of `graph` in the background; returns its id once it is durable."""
         sup = self.supervisor(graph)
-        return await sup.start_run(_with_workspace(sup, inputs), budget=budget)
+        run_id = await sup.start_run(_with_workspace(sup, inputs), budget=budget)
+        self._watch(sup, run_id)
+        return run_id
+
+    async def resume(self, run_id: str) -> RunState:
+        """Carry on a stalled or interrupted run; RunStalledError if it stalls at once."""
+        state = await self.state(run_id)
+        if state.finished:
+            return state
+        sup = self.supervisor(state.graph)
+        try:
+            await sup.resume(run_id)
+        except RunStalledError as exc:
+            self._stalls[run_id] = exc
+            raise
+        self._stalls.pop(run_id, None)
+        self._watch(sup, run_id)
+        return await self.state(run_id)
+
+    def stall_watch(self, run_id: str) -> asyncio.Future[RunStalledError | None] | None:
+        """What a follower of the run waits on besides its events: its stall, or None
+        once it ended; None when this server does not drive the run."""
+        watcher = self._watchers.get(run_id)
+        if watcher is not None:
+            return watcher
+        stall = self._stalls.get(run_id)
+        if stall is None:
+            return None
+        known: asyncio.Future[RunStalledError | None] = asyncio.get_running_loop().create_future()
+        known.set_result(stall)
+        return known
+
+    def _watch(self, sup: Supervisor, run_id: str) -> None:
+        """Note the run's stall, if its append fails, until a resume."""
+        task = asyncio.get_running_loop().create_task(self._watch_run(sup, run_id))
+        self._watchers[run_id] = task
+
+        def done(_: asyncio.Task[RunStalledError | None]) -> None:
+            if self._watchers.get(run_id) is task:
+                del self._watchers[run_id]
+
+        task.add_done_callback(done)
+
+    async def _watch_run(self, sup: Supervisor, run_id: str) -> RunStalledError | None:
+        try:
+            await sup.wait(run_id)
+        except RunStalledError as exc:
+            self._stalls[run_id] = exc
+            return exc
+        except Exception:  # the supervisor stopped: the run stays resumable, not stalled
+            return None
+        return None
 
     async def replay(self, run_id: str, from_step: int | str) -> str:
         """Fork a replay of `run_id` from a step with the supervisor of its graph."""
@@ -96,36 +156,72 @@ class Runtime:
         return await self.supervisor(state.graph).replay(run_id, from_step)
 
     async def state(self, run_id: str) -> RunState:
-        """The run's state folded from its log (UnknownRunError when it has none).
+        """The run's state folded from its log (UnknownRunError when it has none,
+        CorruptLogError when a line before its end is bad or of another run).
 
         Each run's fold is kept and fed only the events appended since the last call, so
-        polling a long or busy run does not fold its whole log again.
+        polling a long or busy run does not fold its whole log again; a log changed
+        behind its fold's back (an ended run's, or a shrunk or replaced one) is read again.
         """
         folding = self._folds.get(run_id)
-        if folding is not None and folding.state.finished:
+        unchanged = folding is not None and self._stamp(run_id) == self._stamps.get(run_id)
+        if folding is not None and folding.state.finished and unchanged:
             return folding.state
         lock = self._fold_locks.setdefault(run_id, asyncio.Lock())
         async with lock:  # two requests must not feed the same events twice
-            folding = self._folds.get(run_id) or Folding()
+            stamp = self._stamp(run_id)
+            folding = self._folds.pop(run_id, None)  # kept again once fed without error
+            if folding is None or _rewritten(self._stamps.get(run_id), stamp, folding.state):
+                folding = Folding()
             async for event in self.store.read(run_id, after_seq=folding.state.last_seq):
                 folding.feed(event)
             if not folding.state.run_id:
                 raise UnknownRunError(f"unknown run {run_id!r}")
             self._folds[run_id] = folding
+            self._stamps[run_id] = stamp
         if folding.state.finished:
             self._fold_locks.pop(run_id, None)
+        elif run_id in self._stalls:
+            return stalled_view(folding.state, self._stalls[run_id])
         return folding.state
 
+    def _stamp(self, run_id: str) -> tuple[int, int, int] | None:
+        """The log's inode, size and mtime (one stat call), or None without a log."""
+        try:
+            st = os.stat(self.store.log_path(run_id))
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
     async def states(self) -> list[RunState]:
-        """Every run's state, newest first; unreadable logs are left out (and logged)."""
-        states = []
+        """Every readable run's state, newest first (see `listing` for the others)."""
+        return [s for s in await self.listing() if isinstance(s, RunState)]
+
+    async def listing(self) -> list[RunState | CorruptRun]:
+        """Every run, newest first: its state, or why its log cannot be read.
+
+        A log without one acknowledged event (its first batch torn) is no run: left out.
+        """
+        runs: list[RunState | CorruptRun] = []
         for run_id in await self.store.list_runs():
             try:
-                states.append(await self.state(run_id))
+                runs.append(await self.state(run_id))
+            except CorruptLogError as exc:
+                log.warning("corrupt log of run %s: %s", run_id, exc)
+                prefix = await self._prefix(run_id)
+                runs.append(CorruptRun(run_id, exc.describe(self.data_dir), prefix))
             except (StoreError, ValueError) as exc:
-                log.warning("cannot read run %s: %s", run_id, exc)
-        states.sort(key=lambda s: (s.created_at is not None, s.created_at, s.run_id), reverse=True)
-        return states
+                log.info("not listing run %s: %s", run_id, exc)
+        runs.sort(key=_newest_first, reverse=True)
+        return runs
+
+    async def _prefix(self, run_id: str) -> RunState:
+        """What the events before a corrupt log's bad line fold to."""
+        folding = Folding()
+        with contextlib.suppress(StoreError, ValueError):
+            async for event in self.store.read(run_id):
+                folding.feed(event)
+        return folding.state
 
     async def resume_unfinished(self) -> list[str]:
         """Resume every run a previous process left without a terminal event."""
@@ -138,14 +234,15 @@ class Runtime:
             except Exception as exc:  # one broken run must not keep the server down
                 log.warning("cannot resume run %s: %s", state.run_id, exc)
             else:
+                self._watch(self.supervisor(state.graph), state.run_id)
                 resumed.append(state.run_id)
         return resumed
 
     async def stop(self) -> None:
         """Stop every supervisor and close the store; unfinished runs stay resumable."""
-        for task in self._retiring:
+        for task in [*self._retiring, *self._watchers.values()]:
             task.cancel()
-        await asyncio.gather(*self._retiring, return_exceptions=True)
+        await asyncio.gather(*self._retiring, *self._watchers.values(), return_exceptions=True)
         for sup in [*self._supervisors.values(), *self._retired]:
             await sup.stop()
         self._supervisors.clear()
@@ -154,6 +251,36 @@ class Runtime:
         if self._loop is not None:
             await asyncio.to_thread(self._loop.stop)
             self._loop = None
+
+
+@dataclass(frozen=True)
+class CorruptRun:
+    """A run whose log cannot be read, listed with status `corrupt`."""
+
+    run_id: str
+    error: str  # the file (relative to the data dir), the line and what is wrong
+    prefix: RunState  # the fold of the events before the bad line
+
+    @property
+    def status(self) -> str:
+        return "corrupt"
+
+
+def _newest_first(run: RunState | CorruptRun) -> tuple[bool, datetime | None, str]:
+    state = run.prefix if isinstance(run, CorruptRun) else run
+    return state.created_at is not None, state.created_at, run.run_id
+
+
+def _rewritten(
+    before: tuple[int, int, int] | None, now: tuple[int, int, int] | None, state: RunState
+) -> bool:
+    """Whether a kept fold no longer matches its log: an ended run's log changed, or any
+    log was replaced or shrank (a growing log of a live run is only read further)."""
+    if before == now:
+        return False
+    if before is None or now is None or state.finished:
+        return True
+    return before[0] != now[0] or now[1] < before[1]
 
 
 def _with_workspace(sup: Supervisor, inputs: Mapping[str, Any]) -> dict[str, Any]:

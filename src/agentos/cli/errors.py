@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import IO, Any
 
 import click
 from rich.markup import escape
 
+from agentos.actors.stall import RunStalledError
 from agentos.agents.registry import UnknownAgentError
 from agentos.eventstore.base import CorruptLogError, RunLockedError, StoreError, UnknownRunError
 from agentos.graphs.validate import GraphValidationError
@@ -43,6 +45,13 @@ class Interrupted(CliError):
     exit_code = 130
 
 
+def hush_runtime_log(debug: bool) -> None:
+    """Keep the runtime's log records off stderr (unless --debug): a command reports
+    what went wrong once, as its one-line error."""
+    if not debug:
+        logging.getLogger("agentos").addHandler(logging.NullHandler())
+
+
 def usage(message: str, hint: str | None = None) -> CliError:
     """A bad-input error (exit 2)."""
     return CliUsageError(message, hint)
@@ -75,6 +84,9 @@ def explain(exc: BaseException) -> CliError:
         return failure(f"corrupt log: {one_line(str(exc))}", "the run cannot be read")
     if isinstance(exc, RunLockedError):
         return failure(one_line(str(exc)), "wait for it to end, or follow it with --follow")
+    if isinstance(exc, RunStalledError):
+        fix = "free some space" if exc.no_space else "fix the disk"
+        return failure(one_line(str(exc)), f"{fix}, then: agentos resume {exc.run_id}")
     if isinstance(exc, StoreError):
         return failure(f"event store: {one_line(str(exc))}")
     name = type(exc).__name__

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from agentos.cli.errors import usage
+from agentos.events.limits import MAX_DEPTH, json_problem
+
+_LIMITS_HINT = "numbers must be finite, integers within 64 bits"
 
 
 def parse_value(text: str) -> Any:
@@ -16,6 +19,8 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        raise usage(f"input value nested deeper than {MAX_DEPTH} levels") from None
 
 
 def parse_pair(pair: str) -> tuple[str, Any]:
@@ -24,7 +29,11 @@ def parse_pair(pair: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise usage(f"--input {pair!r} is not key=value", "e.g. --input pr_number=7")
-    return key, parse_value(value)
+    parsed = parse_value(value)
+    problem = json_problem({key: parsed}, MAX_DEPTH)
+    if problem is not None:
+        raise usage(f"--input {key}: {problem}", _LIMITS_HINT)
+    return key, parsed
 
 
 def read_inputs_file(path: Path) -> dict[str, Any]:
@@ -37,9 +46,14 @@ def read_inputs_file(path: Path) -> dict[str, Any]:
         raise usage(f"--inputs-json file {path} cannot be read: {exc}") from None
     except ValueError as exc:
         raise usage(f"--inputs-json file {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise usage(f"--inputs-json file {path} is nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(data, dict):
         found = type(data).__name__
         raise usage(f"--inputs-json file {path} must hold a JSON object, not {found}")
+    problem = json_problem(data, MAX_DEPTH)
+    if problem is not None:
+        raise usage(f"--inputs-json file {path}: {problem}", _LIMITS_HINT)
     return data
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from agentos.cli.console import error_console, out_console
+from agentos.cli.errors import failure, hush_runtime_log
 from agentos.cli.runlog import load_run, open_store, reading
 from agentos.cli.session import Tracker, agents, follow, report, run_spec, start_problem, supervisor
 from agentos.cli.settings import Settings, current
@@ -19,7 +20,13 @@ from agentos.state.run_state import RunState
 async def carry_on(settings: Settings, run_id: str, quiet: bool) -> tuple[RunState, Path]:
     """Resume the run (unless it already ended) and follow it to its end."""
     async with reading(settings) as probe:
-        _, state = await load_run(probe, run_id)
+        events, state = await load_run(probe, run_id)
+    if not events:
+        raise failure(
+            f"run {run_id} has no acknowledged events (its first batch never reached the "
+            "disk whole)",
+            "there is nothing to resume: start a new run",
+        )
     console = error_console() if quiet else out_console()
     if state.finished:
         console.print(f"run {run_id} already ended: {state.status}")
@@ -47,6 +54,7 @@ def resume_command(run_id: str, as_json: bool) -> None:
     """
     tracker = Tracker()
     tracker.run_id = run_id
+    hush_runtime_log(current().debug)
     try:
         final, log_path = asyncio.run(carry_on(current(), run_id, as_json))
     except KeyboardInterrupt:

@@ -9,9 +9,10 @@ from typing import Any
 import click
 from rich.console import Console
 
+from agentos.actors.stall import RunStalledError
 from agentos.actors.supervisor import Supervisor
 from agentos.cli.console import error_console, out_console
-from agentos.cli.errors import CliError, usage
+from agentos.cli.errors import CliError, failure, hush_runtime_log, usage
 from agentos.cli.inputs import parse_inputs
 from agentos.cli.runlog import open_store
 from agentos.cli.session import Tracker, agents, follow, report, supervisor
@@ -43,7 +44,7 @@ def resolve_graph(ref: str, catalog: Catalog) -> GraphSpec:
     except KeyError:
         known = ", ".join(sorted(catalog.graphs)) or "none"
         raise usage(
-            f"unknown graph {ref!r}",
+            f"unknown graph {ref!r}{catalog.problems_note()}",
             f"pass a .yaml/.yml/.json file or a registered name: {known}",
         ) from None
 
@@ -73,6 +74,9 @@ async def _start(
         run_id = await sup.start_run(inputs)
     except (ValueError, FileNotFoundError) as exc:
         raise usage(f"cannot start {spec.name}: {exc}", "check the run's --input") from exc
+    except RunStalledError as exc:  # its first events were not stored: nothing to resume
+        fix = "free some space" if exc.no_space else "fix the disk"
+        raise failure(f"cannot start {spec.name}: {exc.reason}", f"{fix} and run it again") from exc
     tracker.run_id = run_id
     console.print(f"run [bold]{run_id}[/] of {spec.name} started")
     return run_id
@@ -105,6 +109,7 @@ def run_command(
     """
     settings = current()
     inputs = parse_inputs(pairs, inputs_json)
+    hush_runtime_log(settings.debug)
     tracker = Tracker()
     try:
         state, log_path = asyncio.run(execute(settings, graph, inputs, as_json, tracker))

@@ -38,7 +38,9 @@ class RunRow:
     sort_key: float
 
 
-async def _row(store: JsonlEventStore, run_id: str) -> RunRow:
+async def _row(store: JsonlEventStore, run_id: str) -> RunRow | None:
+    """The run's row; None for a log without an acknowledged event (its first batch was
+    torn, or is being written now): that is no run yet."""
     path = store.log_path(run_id)
     mtime = path.stat().st_mtime if path.exists() else 0.0
     try:
@@ -46,6 +48,8 @@ async def _row(store: JsonlEventStore, run_id: str) -> RunRow:
         state = fold(events)
     except (StoreError, ValueError) as exc:
         return RunRow(run_id, "?", "corrupt", 0, None, None, one_line(str(exc)), mtime)
+    if not events:
+        return None
     when = state.started_at or state.created_at
     end = state.ended_at or state.updated_at
     status: str = state.status
@@ -66,7 +70,8 @@ async def _row(store: JsonlEventStore, run_id: str) -> RunRow:
 async def list_rows(settings: Settings) -> tuple[str, list[RunRow]]:
     """The data dir and its runs, newest first; unreadable logs listed as corrupt."""
     async with reading(settings) as store:
-        rows = [await _row(store, run_id) for run_id in await store.list_runs()]
+        found = [await _row(store, run_id) for run_id in await store.list_runs()]
+    rows = [row for row in found if row is not None]
     rows.sort(key=lambda r: (r.sort_key, r.run_id), reverse=True)
     return str(store.root), rows
 
@@ -102,7 +107,9 @@ def runs_command(status: str | None, as_json: bool) -> None:
     """List the runs in the data dir, newest first.
 
     Each log is folded: id, graph, status, events, start time, duration. A log that
-    cannot be read is listed with status "corrupt" and its error.
+    cannot be read is listed with status "corrupt" and its error; an unfinished run that
+    no process writes any more, as "interrupted" (agentos resume carries it on). A log
+    without one acknowledged event is not a run and is not listed.
     """
     root, rows = asyncio.run(list_rows(current()))
     if status is not None:

@@ -1,11 +1,51 @@
-"""`agentos serve`: the HTTP control plane, with uvicorn."""
+"""`agentos serve`: the HTTP control plane, with uvicorn, safe by default.
+
+Without AGENTOS_API_TOKEN the server uses the token kept in the data dir (made on first
+start, mode 0600) and prints the dashboard URL holding it; `--no-auth` serves anonymous
+clients, on a loopback address only.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+
 import click
 
-from agentos.cli.errors import failure
+from agentos.cli.errors import failure, usage
 from agentos.cli.settings import current
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or address to bind) is reachable from this machine only."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def served_hosts(host: str, extra: str | None) -> list[str]:
+    """The Host names served: the bound host, loopback names when bound to loopback or to
+    every address, and the comma-separated `extra` (--allowed-hosts)."""
+    hosts = [host.strip("[]")]
+    name = host.strip("[]")
+    if is_loopback(name) or name in ("0.0.0.0", "::"):
+        hosts += LOOPBACK
+    hosts += [h.strip() for h in (extra or "").split(",") if h.strip()]
+    return list(dict.fromkeys(hosts))
+
+
+def dashboard_url(host: str, port: int, token: str | None) -> str:
+    """The URL to open the dashboard with (the token in it, when there is one)."""
+    name = host.strip("[]")
+    if name in ("0.0.0.0", "::"):
+        name = "127.0.0.1"
+    shown = f"[{name}]" if ":" in name else name
+    return f"http://{shown}:{port}/dashboard" + (f"?token={token}" if token else "")
 
 
 @click.command("serve")
@@ -17,19 +57,58 @@ from agentos.cli.settings import current
     show_default=True,
     help="The port to listen on.",
 )
-def serve_command(host: str, port: int) -> None:
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    help="Serve clients without a token (only on a loopback address).",
+)
+@click.option(
+    "--allow-agents",
+    envvar="AGENTOS_ALLOW_AGENTS",
+    metavar="PATTERN,...",
+    help="Import paths HTTP clients may name as agents (fnmatch over module:callable, "
+    "e.g. 'mypkg.agents:*'); registered agents are always allowed.",
+)
+@click.option(
+    "--allowed-hosts",
+    envvar="AGENTOS_ALLOWED_HOSTS",
+    metavar="HOST,...",
+    help="Host header names served besides the bound host ('*.example.com' allowed).",
+)
+def serve_command(
+    host: str, port: int, no_auth: bool, allow_agents: str | None, allowed_hosts: str | None
+) -> None:
     """Serve the HTTP API and dashboard over the data dir until interrupted.
 
-    Unfinished runs in the data dir are resumed by the server.
+    Clients need the token (AGENTOS_API_TOKEN, else the one kept in DATA/.api-token,
+    made on first start); the dashboard URL printed at start holds it. Unfinished runs in
+    the data dir are resumed by the server.
     """
+    if no_auth and not is_loopback(host):
+        raise usage(f"--no-auth serves anonymous clients: refused on {host}, not a loopback")
     try:
         import uvicorn
 
+        from agentos.api.allowlist import split_patterns
         from agentos.api.app import create_app
+        from agentos.api.auth import server_token
+        from agentos.api.redact import redact_access_log
     except ImportError as exc:
         raise failure(
             f"the HTTP API is not available: {exc}", "install agentos with its API"
         ) from exc
-    app = create_app(current().data)
+    data = current().data
+    try:
+        token = None if no_auth else server_token(data)
+    except (OSError, ValueError) as exc:
+        raise failure(f"cannot keep the API token in {data}: {exc}") from exc
+    app = create_app(
+        data,
+        token=token,
+        allow_agents=split_patterns(allow_agents),
+        allowed_hosts=served_hosts(host, allowed_hosts),
+    )
+    click.echo(f"dashboard: {dashboard_url(host, port, app.state.token)}")
+    redact_access_log()
     # live event streams of unfinished runs would otherwise hold a shutdown forever
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,11 +48,27 @@ async def supervisor(
 
 
 async def follow(sup: Supervisor, run_id: str, console: Console, after_seq: int = 0) -> RunState:
-    """Show the run's progress after `after_seq` until it ends; returns its final state."""
+    """Show the run's progress after `after_seq` until it ends; returns its final state.
+
+    A run that stalls (an append failed) never ends: `wait` raises, and so does this."""
     progress = Progress(console)
-    async for event in sup.events(run_id, after_seq):
-        progress.show(event)
-    return await sup.wait(run_id)
+
+    async def show() -> None:
+        async for event in sup.events(run_id, after_seq):
+            progress.show(event)
+
+    shown, waited = asyncio.ensure_future(show()), asyncio.ensure_future(sup.wait(run_id))
+    try:
+        await asyncio.wait({shown, waited}, return_when=asyncio.FIRST_EXCEPTION)
+        for task in (waited, shown):
+            error = task.exception() if task.done() else None
+            if error is not None:
+                raise error
+        return waited.result()
+    finally:
+        for task in (shown, waited):
+            task.cancel()
+        await asyncio.gather(shown, waited, return_exceptions=True)
 
 
 class Tracker:

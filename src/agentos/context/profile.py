@@ -6,11 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentos.events.limits import MAX_TOKENS
+
 
 class _Source(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_tokens: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
 
 
 class InstructionsSource(_Source):
@@ -39,7 +41,7 @@ class FilesSource(_Source):
 
     kind: Literal["files"] = "files"
     globs: list[str]
-    max_files: int = Field(default=20, gt=0)
+    max_files: int = Field(default=20, gt=0, le=MAX_TOKENS)
 
 
 class ArtifactsSource(_Source):
@@ -58,8 +60,12 @@ Source = Annotated[
 class ContextProfile(BaseModel):
     """A token budget, a reserve for the answer, and sources in priority order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    budget: int = Field(gt=0, description="tokens the context may hold, answer reserve included")
-    reserve: int = Field(default=0, ge=0, description="tokens kept free for the answer")
+    budget: int = Field(
+        gt=0, le=MAX_TOKENS, description="tokens the context may hold, answer reserve included"
+    )
+    reserve: int = Field(
+        default=0, ge=0, le=MAX_TOKENS, description="tokens kept free for the answer"
+    )
     sources: list[Source] = Field(default_factory=list)

@@ -6,10 +6,35 @@ import ast
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._agent import ask_model, workspace
+from agentos.demo._agent import DemoAgentError, ask_model, workspace
 from agentos.demo._source import find_function, python_sources
 from agentos.tools.testrunner import TestFailure, run_pytest
 from agentos.tools.workspace import Workspace
+
+MAX_TIMEOUT = 600.0
+"""The longest `pytest_timeout` param, in seconds."""
+
+
+def checked_params(params: dict[str, Any]) -> tuple[float, list[str]]:
+    """(pytest_timeout, exclude_dirs) of the node's params; DemoAgentError when the
+    timeout is not a number of seconds in (0, MAX_TIMEOUT] or a folder is not a plain
+    relative name."""
+    timeout = params.get("pytest_timeout", 60)
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= MAX_TIMEOUT
+    ):
+        raise DemoAgentError(f"param pytest_timeout must be seconds in (0, {MAX_TIMEOUT:g}]")
+    exclude = params.get("exclude_dirs", ["tests"])
+    if not isinstance(exclude, list) or not all(_plain_folder(d) for d in exclude):
+        raise DemoAgentError("param exclude_dirs must be a list of relative folder names")
+    return float(timeout), list(exclude)
+
+
+def _plain_folder(name: object) -> bool:
+    parts = name.strip("/").split("/") if isinstance(name, str) else [""]
+    return len(str(name)) <= 200 and all(p and p not in (".", "..") for p in parts)
 
 
 def locate(ws: Workspace, function: str, exclude_dirs: list[str]) -> tuple[str, int] | None:
@@ -43,11 +68,11 @@ def plan_item(ws: Workspace, failure: TestFailure, exclude_dirs: list[str]) -> d
 
 async def planner(ctx: NodeContext) -> dict[str, Any]:
     """Run pytest in the workspace and turn its failures into a plan for the fixers."""
+    timeout, exclude = checked_params(ctx.params)
     ws = workspace(ctx)
-    exclude = list(ctx.params.get("exclude_dirs", ["tests"]))
-    report = await run_pytest(ws.root, timeout=float(ctx.params.get("pytest_timeout", 60)))
+    report = await run_pytest(ws.root, timeout=timeout)
     if report.timed_out:
-        raise TimeoutError(f"the test suite did not finish in {ctx.params.get('pytest_timeout')}s")
+        raise TimeoutError(f"the test suite did not finish in {timeout:g}s")
     failing = [plan_item(ws, f, exclude) for f in report.failures]
     steps = [
         f"make {f['function']}() in {f['source']} return {f['expected']} "

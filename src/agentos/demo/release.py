@@ -6,9 +6,27 @@ import re
 from typing import Any
 
 from agentos.actors.node_context import NodeContext
-from agentos.demo._agent import ask_model, upstream_output, workspace
+from agentos.demo._agent import DemoAgentError, ask_model, upstream_output, workspace
 
 _VERSION = re.compile(r"^##\s+\[?v?(\d+)\.(\d+)\.(\d+)\]?", re.MULTILINE)
+CHANGELOGS = ("CHANGELOG.md", "CHANGES.md", "HISTORY.md", "NEWS.md")
+"""The only files the release agent writes (its `changelog` param picks one)."""
+_SECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._\-\[\]()]{0,63}")
+
+
+def checked_params(params: dict[str, Any]) -> tuple[str, str]:
+    """(changelog, section) of the node's params; DemoAgentError when either is not a
+    demo changelog file or a plain one-line section title."""
+    path = params.get("changelog", "CHANGELOG.md")
+    section = params.get("section", "Unreleased")
+    if path not in CHANGELOGS:
+        raise DemoAgentError(f"param changelog must be one of {', '.join(CHANGELOGS)}: {path!r}")
+    if not isinstance(section, str) or not _SECTION.fullmatch(section):
+        raise DemoAgentError(
+            "param section must be a one-line title of letters, digits, spaces and ._-[]() "
+            f"(at most 64): {str(section)[:80]!r}"
+        )
+    return path, section
 
 
 def next_version(changelog: str) -> str:
@@ -54,9 +72,8 @@ def describe(ctx: NodeContext) -> str:
 
 async def release(ctx: NodeContext) -> dict[str, Any]:
     """Write the changelog entry for the pull request and report the release notes."""
+    path, section = checked_params(ctx.params)
     ws = workspace(ctx)
-    path = str(ctx.params.get("changelog", "CHANGELOG.md"))
-    section = str(ctx.params.get("section", "Unreleased"))
     pr = ctx.inputs.get("pr_number") or 0
     description = describe(ctx)
     entry = f"- {description} (#{pr})." if pr else f"- {description}."

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from agentos.events.model import EVENT_TYPES, SCHEMA_VERSION, Envelope, Event
 
@@ -28,10 +29,11 @@ def to_dict(event: Envelope) -> dict[str, Any]:
 
 def decode(raw: bytes | str) -> Envelope:
     """Parse one event from JSON; raise EventDecodeError when it is not a known event."""
+    refused: ValidationError | None = None
     try:
         event = _adapter.validate_json(raw)
-    except ValidationError:
-        pass
+    except ValidationError as exc:
+        refused = exc
     else:
         if event.v == SCHEMA_VERSION:
             return event
@@ -40,7 +42,29 @@ def decode(raw: bytes | str) -> Envelope:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise EventDecodeError(f"not JSON: {exc}") from None
-    return from_dict(obj)
+    checked = from_dict(obj)
+    if refused is not None:
+        # orjson reads some numbers pydantic refuses (e.g. integers beyond 64 bits, as
+        # floats): the exact reading decides
+        raise EventDecodeError(f"invalid {obj.get('type')} event: {_problems(refused)}")
+    return checked
+
+
+def check_writable(event: Envelope) -> bytes:
+    """The event's JSON, once `decode` reads it back; raise EventDecodeError if it would not.
+
+    Writers call this before appending, so a log never holds a line its reader refuses.
+    """
+    kind = getattr(event, "type", type(event).__name__)
+    try:
+        raw = encode(event)
+    except PydanticSerializationError as exc:
+        raise EventDecodeError(f"{kind} event cannot be written: {exc}") from None
+    try:
+        _adapter.validate_json(raw)
+    except ValidationError as exc:
+        raise EventDecodeError(f"invalid {kind} event: {_problems(exc)}") from None
+    return raw
 
 
 def from_dict(obj: Any) -> Envelope:
@@ -59,7 +83,10 @@ def from_dict(obj: Any) -> Envelope:
     try:
         return _adapter.validate_python(obj)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise EventDecodeError(f"invalid {kind} event: {problems}") from None
+        raise EventDecodeError(f"invalid {kind} event: {_problems(exc)}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentos.events.limits import MAX_INT, Int64, JsonDict
+
 SCHEMA_VERSION = 1
+# finite floats only; a non-finite one that slips in is written as `Infinity`, which
+# every reader refuses, never as a silent `null`
+_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, ser_json_inf_nan="constants")
 
 
 class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _CONFIG
 
 
 class Envelope(BaseModel):
     """Fields every event carries: `seq` is 1-based and contiguous per run."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _CONFIG
 
-    v: int = SCHEMA_VERSION
-    seq: int = Field(ge=1)
+    v: Int64 = SCHEMA_VERSION
+    seq: int = Field(ge=1, le=MAX_INT)
     run_id: str
     ts: datetime
     node: str | None = None
-    attempt: int | None = None
+    attempt: Int64 | None = None
 
 
 # data of each event type
@@ -32,9 +37,9 @@ class Envelope(BaseModel):
 
 class RunCreatedData(_Data):
     graph: str
-    spec: dict[str, Any]
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    budget: dict[str, Any] | None = None
+    spec: JsonDict
+    inputs: JsonDict = Field(default_factory=dict)
+    budget: JsonDict | None = None
 
 
 class NoData(_Data):
@@ -42,7 +47,7 @@ class NoData(_Data):
 
 
 class NodeSucceededData(_Data):
-    output: dict[str, Any] = Field(default_factory=dict)
+    output: JsonDict = Field(default_factory=dict)
     next: list[str] | None = None
     duration_ms: float = 0.0
 
@@ -65,7 +70,7 @@ class ReasonData(_Data):
 
 class ContextCompiledData(_Data):
     profile: str
-    manifest: dict[str, Any]
+    manifest: JsonDict
     context_artifact: str | None = None
 
 
@@ -73,32 +78,33 @@ class ModelSelectedData(_Data):
     provider: str
     model: str
     reason: str
-    candidates: list[dict[str, Any]] = Field(default_factory=list)
+    candidates: list[JsonDict] = Field(default_factory=list)
 
 
 class ModelCalledData(_Data):
     provider: str
     model: str
-    tokens_in: int = Field(ge=0)
-    tokens_out: int = Field(ge=0)
+    tokens_in: int = Field(ge=0, le=MAX_INT)
+    tokens_out: int = Field(ge=0, le=MAX_INT)
     cost: float = Field(ge=0)
     latency_ms: float = Field(ge=0)
     ok: bool = True
     error: str | None = None
-    fallbacks: list[dict[str, Any]] = Field(default_factory=list)
+    fallbacks: list[JsonDict] = Field(default_factory=list)
+    waited_ms: float = Field(default=0.0, ge=0)  # a long wait for a free slot, else 0
 
 
 class BudgetExceededData(_Data):
     action: Literal["fail", "downgrade"]
     reason: str
-    tokens: int
+    tokens: Int64
     cost: float
 
 
 class ArtifactWrittenData(_Data):
     name: str
     sha256: str
-    size: int
+    size: Int64
 
 
 class FileWrittenData(_Data):
@@ -106,7 +112,7 @@ class FileWrittenData(_Data):
     op: Literal["write", "delete"] = "write"
     content: str | None = None
     sha256: str | None = None
-    size: int = 0
+    size: Int64 = 0
 
 
 class WorkspaceCreatedData(_Data):
@@ -123,7 +129,7 @@ class RunFailedData(_Data):
 class ReplayedFromData(_Data):
     source_run: str
     from_step: str
-    from_seq: int
+    from_seq: Int64
 
 
 # the event types

@@ -70,6 +70,7 @@ class BadLineError(ValueError):
     def __init__(self, lineno: int, reason: str) -> None:
         super().__init__(f"line {lineno}: {reason}")
         self.lineno = lineno
+        self.reason = reason
 
 
 def scan(data: bytes) -> Scan:

@@ -37,11 +37,13 @@ async def read_log(
     upto_seq: int | None = None,
     mark: ReadMark | None = None,
     marks: dict[Path, ReadMark] | None = None,
+    run_id: str | None = None,
 ) -> AsyncIterator[Envelope]:
     """Yield committed events with after_seq < seq <= upto_seq.
 
     A torn tail (an incomplete line or batch at the end) is not committed and is not
-    yielded; a bad line with data after it raises CorruptLogError naming the line.
+    yielded; a bad line with data after it, or a committed event of another run than
+    `run_id` (when given), raises CorruptLogError naming the line.
     With `mark` (of this file, at or before `after_seq`) reading starts there; the end of
     the committed part read is left in `marks[path]`.
     """
@@ -64,7 +66,7 @@ async def read_log(
                 lineno += 1
                 consumed += len(line) + 1
                 if bad is not None:
-                    raise CorruptLogError(f"{path}: line {bad[0]}: {bad[1]}")
+                    raise CorruptLogError(bad[1], path, bad[0])
                 parsed = unframe(line)
                 if parsed is None:
                     bad = (lineno, "checksum or framing mismatch")
@@ -80,9 +82,11 @@ async def read_log(
                 events = [_decode(path, n, raw) for n, raw in batch]
                 for (n, _), event in zip(batch, events, strict=True):
                     if event.seq != expect_seq:
-                        raise CorruptLogError(
-                            f"{path}: line {n}: seq {event.seq} where {expect_seq} was expected"
-                        )
+                        reason = f"seq {event.seq} where {expect_seq} was expected"
+                        raise CorruptLogError(reason, path, n)
+                    if run_id is not None and event.run_id != run_id:
+                        reason = f"an event of run {event.run_id!r} in the log of run {run_id!r}"
+                        raise CorruptLogError(reason, path, n)
                     expect_seq += 1
                 batch = []
                 if marks is not None:
@@ -93,7 +97,7 @@ async def read_log(
                     if event.seq > after_seq:
                         yield event
     if bad is not None and rest:
-        raise CorruptLogError(f"{path}: line {bad[0]}: {bad[1]}")
+        raise CorruptLogError(bad[1], path, bad[0])
     # anything left (a bad last line, an open batch, a partial line) is an uncommitted tail
 
 
@@ -101,4 +105,4 @@ def _decode(path: Path, lineno: int, raw: bytes) -> Envelope:
     try:
         return decode(raw)
     except EventDecodeError as exc:
-        raise CorruptLogError(f"{path}: line {lineno}: {exc}") from None
+        raise CorruptLogError(str(exc), path, lineno) from None

@@ -32,6 +32,10 @@ class LogFile:
     broken: str | None = None
     device: int = 0  # st_dev of the file: one syncfs covers one filesystem
     dirs: tuple[str, ...] = ()  # folders whose new entries the first commit makes durable
+    path: str = ""  # where it is opened again after being closed to free a descriptor
+    ino: int = 0  # its inode: the key of the range lock that keeps it while closed
+    kept: bool = False  # whether a range lock keeps the run (see _lock.RangeLocks)
+    pending: int = 0  # batches written and not yet made durable: `fd` stays open till 0
 
 
 def _libc_syncfs() -> Callable[[int], None] | None:
@@ -99,6 +103,7 @@ class GroupWriter:
         self._committed = committed  # called after each group's futures are resolved
         self._cond = threading.Condition()  # guards writes, cuts and the queue
         self._queue: list[_Written] = []
+        self._commits = 0  # groups done, for `wait_commit`
         self._closed = False
         self._thread: threading.Thread | None = None
         if durable:
@@ -117,6 +122,7 @@ class GroupWriter:
             start = log.size
             written = log.broken is None and self._write(log, data)
             if written and self.durable:
+                log.pending += 1
                 self._queue.append(_Written(log, start, last_seq, future, _running_loop()))
                 self._cond.notify()
                 return future
@@ -126,6 +132,12 @@ class GroupWriter:
         else:
             future.set_exception(StoreWriteError(str(log.broken)))
         return future
+
+    def wait_commit(self, timeout: float) -> None:
+        """Wait until the sync thread has finished one more group, or `timeout` passed."""
+        with self._cond:
+            seen = self._commits
+            self._cond.wait_for(lambda: self._commits != seen or self._closed, timeout)
 
     def close(self) -> None:
         """Make what was written durable and stop the thread."""
@@ -168,6 +180,11 @@ class GroupWriter:
             with self._cond:
                 for log in {item.log for item in failed}:
                     self._cut(log, starts[log])
+        with self._cond:  # done with their descriptors: idle logs may be closed now
+            for item in group:
+                item.log.pending -= 1
+            self._commits += 1
+            self._cond.notify_all()
         # each outcome is decided now: a later group's failure must not touch this one
         by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[_Written, str | None]]] = {}
         for item in group:

@@ -9,8 +9,10 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from agentos.events.codec import EventDecodeError, check_writable
 from agentos.events.model import TERMINAL_TYPES, Envelope
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,31 @@ class RunLockedError(StoreError):
 
 
 class CorruptLogError(StoreError):
-    """A log line that fails its checksum or decoding before the end of the log."""
+    """A log line that fails its checksum, decoding, order or run id before the end of
+    the log; `path` and `line` say where, when known."""
+
+    def __init__(
+        self, reason: str, path: Path | str | None = None, line: int | None = None
+    ) -> None:
+        self.reason = reason
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        super().__init__(self._where(self.path) + reason)
+
+    def _where(self, path: Path | str | None) -> str:
+        where = f"{path}: " if path is not None else ""
+        return where + (f"line {self.line}: " if self.line is not None else "")
+
+    def describe(self, root: Path) -> str:
+        """The error with its file named relative to `root` when it lies inside it."""
+        path: Path | str | None = self.path
+        if self.path is not None and self.path.is_relative_to(root):
+            path = self.path.relative_to(root).as_posix()
+        return self._where(path) + self.reason
+
+
+class EventRejectedError(StoreError, ValueError):
+    """An event the log's reader would refuse (e.g. a non-finite number); nothing was written."""
 
 
 class StoreWriteError(StoreError):
@@ -63,6 +89,16 @@ def check_batch(run_id: str, events: Sequence[Envelope], expected_seq: int, last
             raise ValueError(
                 f"run {run_id}: event seq {event.seq} does not follow {last + offset - 1}"
             )
+    check_events(run_id, events)
+
+
+def check_events(run_id: str, events: Sequence[Envelope]) -> None:
+    """Raise EventRejectedError unless the log's reader would read every event back."""
+    for event in events:
+        try:
+            check_writable(event)
+        except EventDecodeError as exc:
+            raise EventRejectedError(f"run {run_id}: event {event.seq} refused: {exc}") from None
 
 
 class _Subscribers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import threading
@@ -19,7 +20,8 @@ from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
 from agentos.eventstore._framing import BadLineError, frame, scan
-from agentos.eventstore._lock import is_held, lock_log
+from agentos.eventstore._lock import RangeLocks, is_held, lock_log
+from agentos.eventstore._open_logs import OpenLogs, default_limit
 from agentos.eventstore._reader import ReadMark, read_log
 from agentos.eventstore._spares import SpareFolders
 from agentos.eventstore._writer import FileOps, GroupWriter, LogFile
@@ -27,9 +29,11 @@ from agentos.eventstore.base import (
     ArtifactNotFoundError,
     CorruptLogError,
     EventStore,
+    RunLockedError,
     StoreWriteError,
     UnknownRunError,
     check_batch,
+    check_events,
 )
 
 log = logging.getLogger(__name__)
@@ -51,7 +55,9 @@ class JsonlEventStore(EventStore):
     """One JSONL log per run; appends are written at once and made durable in groups.
 
     `durable=False` skips fsync (for tests and benchmarks; an append is then acknowledged
-    once written to the OS, and a machine crash may lose it).
+    once written to the OS, and a machine crash may lose it). At most `max_open_logs`
+    logs stay open (default: half the open-file limit, which is first raised to the
+    hard limit); the idle ones beyond are closed and opened again when written.
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class JsonlEventStore(EventStore):
         durable: bool | None = None,
         ops: FileOps | None = None,
         spares: int = 32,
+        max_open_logs: int | None = None,
     ) -> None:
         super().__init__()
         self.root = Path(root) if root is not None else default_root()
@@ -68,8 +75,11 @@ class JsonlEventStore(EventStore):
         self.spares = SpareFolders(self.root, spares, self.durable) if spares > 0 else None
         self.recovered: list[str] = []  # warnings about torn tails cut on open
         self._writer = GroupWriter(self.durable, ops, self._committed)
+        self._kept = RangeLocks(self.root)
+        limit = default_limit() if max_open_logs is None else max_open_logs
+        self.open_logs = OpenLogs(limit, self._kept, self._writer.wait_commit)
         self._open_lock = threading.Lock()
-        self._lock = threading.Lock()
+        self._lock = self.open_logs.lock  # also keeps a log open from `use` to its write
         self._logs: dict[str, LogFile] = {}
         self._read_marks: dict[Path, ReadMark] = {}
 
@@ -107,7 +117,10 @@ class JsonlEventStore(EventStore):
         self, run_id: str, events: Sequence[Envelope], expected_seq: int
     ) -> concurrent.futures.Future[int]:
         # an open log's id was checked when it was opened
-        logfile = self._logs.get(run_id) or self._open_for_write(run_id)
+        logfile = self._logs.get(run_id)
+        if logfile is None:
+            check_events(run_id, events)  # a refused first batch creates no log
+            logfile = self._open_for_write(run_id)
         with self._lock:
             if logfile.broken is not None:
                 raise StoreWriteError(logfile.broken)
@@ -116,6 +129,9 @@ class JsonlEventStore(EventStore):
                 done: concurrent.futures.Future[int] = concurrent.futures.Future()
                 done.set_result(logfile.last_seq)
                 return done
+            self.open_logs.use(logfile)  # opened again if it was closed to free a descriptor
+            if logfile.broken is not None:
+                raise StoreWriteError(logfile.broken)
             logfile.last_seq = events[-1].seq
             written = self._writer.submit(logfile, frame(events), logfile.last_seq)
         if self._subscribers:  # wake followers of this run once the batch is durable
@@ -132,6 +148,7 @@ class JsonlEventStore(EventStore):
             logfile = self._logs.get(run_id)
             if logfile is None:
                 logfile = self._create(run_id) or self._open_existing(run_id)
+                self.open_logs.add(logfile)
                 self._logs[run_id] = logfile
             return logfile
 
@@ -154,14 +171,22 @@ class JsonlEventStore(EventStore):
                 return self._create(run_id)
         path = os.path.join(run_dir, EVENTS_FILE)
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-        fd = os.open(path, flags, 0o644)
         try:
-            lock_log(fd, run_id, path)
+            fd = self.open_logs.open_fd(path, flags)
+            try:
+                lock_log(fd, run_id, path)
+                self._kept.check(fd, run_id, path)
+                st = os.fstat(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+        except RunLockedError:
+            raise  # another writer took the new folder's log first: it is theirs
         except BaseException:
-            os.close(fd)
+            _remove_new_folder(run_dir)  # a run that cannot start leaves nothing behind
             raise
         dirs = (run_dir, str(self.root))
-        return LogFile(run_id, fd, 0, 0, device=os.fstat(fd).st_dev, dirs=dirs)
+        return LogFile(run_id, fd, 0, 0, device=st.st_dev, dirs=dirs, path=path, ino=st.st_ino)
 
     def _place_spare(self, run_dir: str) -> bool:
         """Rename a spare folder to `run_dir`; False if none is ready or that name is taken.
@@ -188,28 +213,44 @@ class JsonlEventStore(EventStore):
     def _open_existing(self, run_id: str) -> LogFile:
         """The log of a run folder that exists: locked, checked, its torn tail cut."""
         path = self._writable_dir(run_id) / EVENTS_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+        fd = self.open_logs.open_fd(str(path), flags)
         try:
             lock_log(fd, run_id, path)
+            self._kept.check(fd, run_id, path)
             data = _read_fd(fd)
             try:
                 found = scan(data)
             except BadLineError as exc:
-                raise CorruptLogError(f"{path}: {exc}; the log is corrupt before its end") from None
+                reason = f"{exc.reason}; the log is corrupt before its end"
+                raise CorruptLogError(reason, path, exc.lineno) from None
             last = 0
             if found.last_line is not None:
+                lineno = data.count(b"\n", 0, found.good_end)
                 try:
-                    last = decode(found.last_line).seq
+                    last_event = decode(found.last_line)
                 except EventDecodeError as exc:
-                    lineno = data.count(b"\n", 0, found.good_end)
-                    raise CorruptLogError(f"{path}: line {lineno}: {exc}") from None
+                    raise CorruptLogError(str(exc), path, lineno) from None
+                if last_event.run_id != run_id:  # a log copied from another run
+                    reason = f"an event of run {last_event.run_id!r} in the log of run {run_id!r}"
+                    raise CorruptLogError(reason, path, lineno)
+                last = last_event.seq
             if found.tail:  # only once the log is known good: a refused log stays as it was
                 self._cut_tail(path, fd, found.good_end, found.tail)
-            device = os.fstat(fd).st_dev
+            st = os.fstat(fd)
             # an empty log may be new (its folder made by an artifact): its name and its
             # folder's are made durable by its first commit
             dirs = (str(path.parent), str(self.root)) if found.good_end == 0 else ()
-            return LogFile(run_id, fd, found.good_end, last, device=device, dirs=dirs)
+            return LogFile(
+                run_id,
+                fd,
+                found.good_end,
+                last,
+                device=st.st_dev,
+                dirs=dirs,
+                path=str(path),
+                ino=st.st_ino,
+            )
         except BaseException:
             os.close(fd)
             raise
@@ -238,12 +279,13 @@ class JsonlEventStore(EventStore):
         with self._open_lock:
             logfile = self._logs.pop(run_id, None)
         if logfile is not None:
-            os.close(logfile.fd)  # drops its lock
+            self.open_logs.remove(logfile)  # drops its locks
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close_threads)
         for run_id in list(self._logs):
             await self.release(run_id)
+        self._kept.close()
 
     def _close_threads(self) -> None:
         self._writer.close()
@@ -260,7 +302,7 @@ class JsonlEventStore(EventStore):
             raise UnknownRunError(f"unknown run {run_id!r}: no log at {path}")
         # a follower reads the same log again and again: start after what it already saw
         mark = self._read_marks.get(path)
-        async for event in read_log(path, after_seq, upto_seq, mark, self._read_marks):
+        async for event in read_log(path, after_seq, upto_seq, mark, self._read_marks, run_id):
             yield event
 
     async def last_seq(self, run_id: str) -> int:
@@ -306,6 +348,16 @@ class JsonlEventStore(EventStore):
         except FileNotFoundError:
             raise ArtifactNotFoundError(f"run {run_id!r} has no artifact {name!r}") from None
         return orjson.loads(data)
+
+
+def _remove_new_folder(run_dir: str) -> None:
+    """Remove a run folder made (or renamed from a spare) just now, with its empty log."""
+    log_path = os.path.join(run_dir, EVENTS_FILE)
+    with contextlib.suppress(OSError):
+        if os.stat(log_path).st_size == 0:
+            os.unlink(log_path)
+    with contextlib.suppress(OSError):
+        os.rmdir(run_dir)
 
 
 def _read_fd(fd: int) -> bytes:

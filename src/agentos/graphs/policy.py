@@ -7,16 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentos.events.limits import MAX_INT, MAX_SECONDS, MAX_TOKENS
+
 
 class RetryPolicy(BaseModel):
     """How often a failed node is retried and how long to wait between attempts."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_attempts: int = Field(default=1, ge=1)
-    initial_interval: float = Field(default=0.1, ge=0)
-    backoff: float = Field(default=2.0, ge=1)
-    max_interval: float = Field(default=10.0, ge=0)
+    max_attempts: int = Field(default=1, ge=1, le=MAX_INT)
+    initial_interval: float = Field(default=0.1, ge=0, le=MAX_SECONDS)
+    backoff: float = Field(default=2.0, ge=1, le=1e6)
+    max_interval: float = Field(default=10.0, ge=0, le=MAX_SECONDS)
     jitter: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
@@ -45,23 +47,28 @@ class RetryPolicy(BaseModel):
 class Policy(BaseModel):
     """How one node is run: retries, timeout, failure handling, concurrency, routing."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
     on_failure: Literal["fail_run", "continue"] = "fail_run"
     concurrency: int | None = Field(
-        default=None, ge=1, description="attempts of this node running at once, process-wide"
+        default=None,
+        ge=1,
+        le=MAX_INT,
+        description="attempts of this node running at once, process-wide",
     )
-    min_tier: int = Field(default=1, ge=1, description="lowest model quality tier to route to")
+    min_tier: int = Field(
+        default=1, ge=1, le=MAX_INT, description="lowest model quality tier to route to"
+    )
     preferred_models: list[str] = Field(default_factory=list)
 
 
 class Budget(BaseModel):
     """A run-level ceiling on tokens and cost."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_tokens: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
     max_cost: float | None = Field(default=None, gt=0)
     on_exceed: Literal["fail", "downgrade"] = "fail"

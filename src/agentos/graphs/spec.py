@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from agentos.context.profile import ContextProfile
+from agentos.events.limits import InputDict, Int64
 from agentos.graphs.policy import Budget, Policy
 from agentos.graphs.validate import GraphProblem, GraphValidationError
 
@@ -29,21 +30,21 @@ PolicyRef = Annotated[
 class NodeSpec(BaseModel):
     """One step of a graph: the agent it runs and the nodes it waits for."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=NAME_PATTERN)
     agent: str = Field(min_length=1, description="a registered name or package.module:callable")
     after: list[str] = Field(default_factory=list, description="nodes that must finish first")
     policy: PolicyRef | None = Field(default=None, description="a policy name or inline policy")
     context: str | None = Field(default=None, description="a context profile name")
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: InputDict = Field(default_factory=dict)
     description: str = ""
 
 
 class GraphDefaults(BaseModel):
     """Settings applied to nodes that do not set their own."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     policy: PolicyRef | None = None
 
@@ -51,17 +52,17 @@ class GraphDefaults(BaseModel):
 class GraphSpec(BaseModel):
     """A named graph of nodes with its policies, context profiles and budget."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
-    version: int = 1
+    version: Int64 = 1
     nodes: list[NodeSpec] = Field(min_length=1)
     policies: dict[str, Policy] = Field(default_factory=dict)
     context_profiles: dict[str, ContextProfile] = Field(default_factory=dict)
     defaults: GraphDefaults = Field(default_factory=GraphDefaults)
     budget: Budget | None = None
-    inputs: dict[str, Any] = Field(
+    inputs: InputDict = Field(
         default_factory=dict, description="default run inputs, overridden by a run's own"
     )
     workspace: str | None = Field(

@@ -7,19 +7,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentos.events.limits import MAX_INT, MAX_MS, MAX_PRICE, MAX_TOKENS, Int64
+
 
 class ModelSpec(BaseModel):
     """A model as offered by one provider."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str
-    context_window: int = Field(gt=0)
-    price_in_per_1k: float = Field(ge=0)
-    price_out_per_1k: float = Field(ge=0)
-    tier: int = Field(ge=1, description="capability tier; higher is better")
-    latency_ms: float = Field(default=50, ge=0)
-    max_in_flight: int = Field(default=8, ge=1)
+    context_window: int = Field(gt=0, le=MAX_TOKENS)
+    price_in_per_1k: float = Field(ge=0, le=MAX_PRICE)
+    price_out_per_1k: float = Field(ge=0, le=MAX_PRICE)
+    tier: int = Field(ge=1, le=MAX_INT, description="capability tier; higher is better")
+    latency_ms: float = Field(default=50, ge=0, le=MAX_MS)
+    max_in_flight: int = Field(default=8, ge=1, le=MAX_INT)
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         """Return the price of a call with these token counts."""
@@ -29,14 +31,16 @@ class ModelSpec(BaseModel):
 class ProviderSpec(BaseModel):
     """A provider and the models it offers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str
     kind: Literal["simulated"] = "simulated"
     models: list[ModelSpec]
     failure_rate: float = Field(default=0.0, ge=0, le=1)
-    latency_scale: float = Field(default=1.0, ge=0, description="0 means no simulated sleep")
-    seed: int = 0
+    latency_scale: float = Field(
+        default=1.0, ge=0, le=1000, description="0 means no simulated sleep"
+    )
+    seed: Int64 = 0
 
     @model_validator(mode="after")
     def _unique_models(self) -> ProviderSpec:
@@ -57,7 +61,7 @@ class ProviderSpec(BaseModel):
 class ProviderPool(BaseModel):
     """All providers a router may choose from."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     providers: list[ProviderSpec] = Field(min_length=1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -55,6 +57,7 @@ class Attempt(BaseModel):
     model: str
     ok: bool
     error: str | None = None
+    waited_ms: float = 0.0  # how long the call waited for a free slot before this try
 
 
 class NoModelFitsError(Exception):
@@ -76,6 +79,7 @@ class AllProvidersFailedError(Exception):
 
     def __init__(self, attempts: list[Attempt]) -> None:
         self.attempts = attempts
+        self.waited_ms = sum(a.waited_ms for a in attempts)
         tried = "; ".join(f"{a.provider}/{a.model}: {a.error}" for a in attempts)
         super().__init__(f"all {len(attempts)} candidates failed: {tried}")
 
@@ -86,11 +90,29 @@ def _tier_text(min_tier: int, max_tier: int | None) -> str:
     return f"tier {min_tier}..{max_tier}"
 
 
-class Router:
-    """Chooses models for requests and calls them, tracking requests in flight."""
+Pair = tuple[str, str]
 
-    def __init__(self, pool: ProviderPool, providers: Mapping[str, Provider] | None = None) -> None:
+
+class Router:
+    """Chooses models for requests and calls them, tracking requests in flight.
+
+    A call that finds every candidate at capacity waits for a slot, at most `max_wait`
+    seconds unless the call says otherwise; a wait of `long_wait` seconds or more is one
+    worth recording.
+    """
+
+    def __init__(
+        self,
+        pool: ProviderPool,
+        providers: Mapping[str, Provider] | None = None,
+        max_wait: float = 30.0,
+        long_wait: float = 1.0,
+    ) -> None:
+        if max_wait < 0 or long_wait < 0:
+            raise ValueError("max_wait and long_wait must be >= 0")
         self.pool = pool
+        self.max_wait = max_wait
+        self.long_wait = long_wait
         if providers is None:
             counter = SimpleTokenCounter()
             providers = {p.name: SimulatedProvider(p, counter) for p in pool.providers}
@@ -98,11 +120,17 @@ class Router:
         if missing:
             raise ValueError(f"no provider implementation for {missing}")
         self.providers: dict[str, Provider] = dict(providers)
-        self._in_flight: dict[tuple[str, str], int] = {}
+        self._in_flight: dict[Pair, int] = {}
+        # per pair, the calls waiting for one of its slots, first come first served
+        self._waiters: dict[Pair, deque[asyncio.Future[Pair]]] = {}
 
     def in_flight(self, provider: str, model: str) -> int:
         """Return the number of requests running on (provider, model)."""
         return self._in_flight.get((provider, model), 0)
+
+    def waiting(self, provider: str, model: str) -> int:
+        """Return the number of calls waiting for a slot of (provider, model)."""
+        return sum(not w.done() for w in self._waiters.get((provider, model), ()))
 
     def select(
         self,
@@ -159,35 +187,124 @@ class Router:
         return Selection(candidates=candidates, chosen=chosen, reason=reason)
 
     async def call(
-        self, request_prompt: str, selection: Selection, max_tokens: int, seed: int
+        self,
+        request_prompt: str,
+        selection: Selection,
+        max_tokens: int,
+        seed: int,
+        max_wait: float | None = None,
     ) -> tuple[CompletionResponse, list[Attempt]]:
-        """Try the chosen candidate, then the others in rank order, until one answers."""
-        order = [selection.chosen] + [c for c in selection.candidates if c != selection.chosen]
+        """Try the chosen candidate, then the others in rank order, until one answers.
+
+        When every candidate left is at capacity the call waits for a slot of any of
+        them, up to `max_wait` seconds in all (the router's `max_wait` when None); then
+        it fails with each of them `saturated`.
+        """
+        loop = asyncio.get_running_loop()
+        limit = self.max_wait if max_wait is None else max(0.0, max_wait)
+        deadline = loop.time() + limit
+        left = [selection.chosen] + [c for c in selection.candidates if c != selection.chosen]
         attempts: list[Attempt] = []
-        for cand in order:
-            key = (cand.provider, cand.model)
-            running = self._in_flight.get(key, 0)
-            if running >= cand.max_in_flight:
-                attempts.append(
-                    Attempt(provider=cand.provider, model=cand.model, ok=False, error="saturated")
-                )
-                continue
+        while left:
+            waited = 0.0
+            cand = self._take_free(left, attempts)
+            if cand is None:
+                began = loop.time()
+                cand = await self._wait_for_slot(left, deadline - began)
+                waited = (loop.time() - began) * 1000
+                if cand is None:
+                    attempts += [
+                        Attempt(
+                            provider=c.provider,
+                            model=c.model,
+                            ok=False,
+                            error="saturated",
+                            waited_ms=waited if i == 0 else 0.0,  # one wait, on all of them
+                        )
+                        for i, c in enumerate(left)
+                    ]
+                    break
             request = CompletionRequest(
                 model=cand.model, prompt=request_prompt, max_tokens=max_tokens, seed=seed
             )
-            self._in_flight[key] = running + 1
             try:
                 response = await self.providers[cand.provider].complete(request)
             except ProviderError as exc:
                 attempts.append(
-                    Attempt(provider=cand.provider, model=cand.model, ok=False, error=str(exc))
+                    Attempt(
+                        provider=cand.provider,
+                        model=cand.model,
+                        ok=False,
+                        error=str(exc),
+                        waited_ms=waited,
+                    )
                 )
+                left.remove(cand)
                 continue
             finally:
-                self._in_flight[key] -= 1
-            attempts.append(Attempt(provider=cand.provider, model=cand.model, ok=True))
+                self._release((cand.provider, cand.model))
+            attempts.append(
+                Attempt(provider=cand.provider, model=cand.model, ok=True, waited_ms=waited)
+            )
             return response, attempts
         raise AllProvidersFailedError(attempts)
+
+    def _take_free(self, left: list[Candidate], attempts: list[Attempt]) -> Candidate | None:
+        """Take a slot of the first candidate with one free; note those passed over."""
+        for index, cand in enumerate(left):
+            key = (cand.provider, cand.model)
+            running = self._in_flight.get(key, 0)
+            if running < cand.max_in_flight:
+                self._in_flight[key] = running + 1
+                noted = {(a.provider, a.model) for a in attempts if a.error == "saturated"}
+                attempts += [
+                    Attempt(provider=c.provider, model=c.model, ok=False, error="saturated")
+                    for c in left[:index]
+                    if (c.provider, c.model) not in noted
+                ]
+                return cand
+        return None
+
+    async def _wait_for_slot(self, left: list[Candidate], timeout: float) -> Candidate | None:
+        """Wait until a slot of one of `left` is handed over; None if `timeout` passes first."""
+        waiter: asyncio.Future[Pair] = asyncio.get_running_loop().create_future()
+        keys = [(c.provider, c.model) for c in left]
+        for key in keys:
+            self._waiters.setdefault(key, deque()).append(waiter)
+        try:
+            async with asyncio.timeout(max(0.0, timeout)):
+                await waiter
+        except TimeoutError:
+            pass  # a slot handed over as the time ran out is still taken below
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # handed over as the caller went away
+            raise
+        finally:
+            for key in keys:
+                self._forget(key, waiter)
+        if waiter.cancelled() or not waiter.done():
+            return None
+        return left[keys.index(waiter.result())]
+
+    def _release(self, key: Pair) -> None:
+        """Free a slot of `key`, or hand it straight to the first call waiting for one."""
+        queue = self._waiters.get(key)
+        while queue:
+            waiter = queue.popleft()
+            if not waiter.done():
+                waiter.set_result(key)
+                return
+        self._in_flight[key] -= 1
+
+    def _forget(self, key: Pair, waiter: asyncio.Future[Pair]) -> None:
+        queue = self._waiters.get(key)
+        if queue is None:
+            return
+        if waiter in queue:
+            queue.remove(waiter)
+        if not queue:
+            del self._waiters[key]
 
 
 def _preference(cand: Candidate, preferred: Sequence[str]) -> int:

@@ -18,7 +18,8 @@ function seconds(value) {
 async function postJson(url, body) {
   const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    // a foreign page cannot send this header without a CORS preflight the server refuses
+    headers: { "content-type": "application/json", "x-agentos-request": "1" },
     body: JSON.stringify(body),
     credentials: "same-origin",
   });
@@ -42,6 +43,7 @@ function runRow(run) {
   if (run.replayed_from) first.append(el("small", " replay of " + run.replayed_from, "muted"));
   const status = el("td");
   status.append(el("span", run.status, "badge s-" + run.status));
+  if (run.error) status.append(el("small", " " + run.error, "muted"));
   const events = el("td");
   const evLink = el("a", "events");
   evLink.href = "/runs/" + encodeURIComponent(run.run_id) + "/events";
@@ -127,6 +129,8 @@ function initRun() {
     schedule();
   };
   source.addEventListener("end", () => { source.close(); refreshPanel(); count.textContent += " · ended"; });
+  // a frame named "error" with data: the run stalled (an append failed); no reconnect
+  source.addEventListener("error", (msg) => { if (!msg.data) return; source.close(); refreshPanel(); count.textContent += " · stalled"; });
 
   const form = document.getElementById("replay-form");
   const out = document.getElementById("replay-result");
