@@ -95,6 +95,21 @@ def declared_error(schema: dict[str, Any], method: str, path: str, status: int) 
 # servers
 
 
+async def final_state(
+    client: httpx.AsyncClient, run_id: str, timeout: float = 20
+) -> dict[str, Any]:
+    """The run's state once it is terminal (`timeout` seconds at most)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        res = await client.get(f"/runs/{run_id}")
+        assert res.status_code == 200, res.text
+        body: dict[str, Any] = res.json()
+        if body["status"] in TERMINAL:
+            return body
+        assert time.monotonic() < deadline, f"run {run_id} still {body['status']}"
+        await asyncio.sleep(0.02)
+
+
 def _bound_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

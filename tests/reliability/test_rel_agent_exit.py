@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from rel_http_server import TERMINAL, thread_server
+from rel_http_server import final_state, thread_server
 
 from agentos.actors import NodeContext
 from agentos.agents import AgentRegistry
@@ -59,19 +58,6 @@ def _graph(name: str, agent: str, **node: Any) -> dict[str, Any]:
     return {"name": name, "nodes": [{"name": "only", "agent": agent, **node}]}
 
 
-async def _final(c: httpx.AsyncClient, run_id: str) -> dict[str, Any]:
-    """The run's state once it is terminal (10 s at most)."""
-    deadline = time.monotonic() + 10
-    while True:
-        res = await c.get(f"/runs/{run_id}")
-        assert res.status_code == 200, res.text
-        body: dict[str, Any] = res.json()
-        if body["status"] in TERMINAL:
-            return body
-        assert time.monotonic() < deadline, f"run {run_id} still {body['status']}"
-        await asyncio.sleep(0.02)
-
-
 async def _post_run(c: httpx.AsyncClient, graph: str) -> str:
     res = await c.post("/runs", json={"graph": graph})
     assert res.status_code == 200, res.text
@@ -96,7 +82,7 @@ async def test_an_agent_that_exits_fails_its_run_and_the_server_carries_on(
                 assert (await c.post("/graphs", json=graph)).status_code == 200
             waiting = await _post_run(c, "waits")
             try:
-                failed = await _final(c, await _post_run(c, "exits"))
+                failed = await final_state(c, await _post_run(c, "exits"))
                 assert failed["status"] == "failed"
                 node = failed["nodes"]["only"]
                 assert node["status"] == "failed"
@@ -111,9 +97,9 @@ async def test_an_agent_that_exits_fails_its_run_and_the_server_carries_on(
 
                 assert (await c.get("/health")).status_code == 200
                 quick = [await _post_run(c, "quick") for _ in range(3)]
-                assert [(await _final(c, r))["status"] for r in quick] == ["succeeded"] * 3
-                again = await _final(c, await _post_run(c, "exits"))
+                assert [(await final_state(c, r))["status"] for r in quick] == ["succeeded"] * 3
+                again = await final_state(c, await _post_run(c, "exits"))
                 assert again["status"] == "failed"
             finally:
                 released.set()
-            assert (await _final(c, waiting))["status"] == "succeeded"
+            assert (await final_state(c, waiting))["status"] == "succeeded"

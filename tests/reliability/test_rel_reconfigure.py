@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rel_http_server import TERMINAL, thread_server
+from rel_http_server import final_state, thread_server
 
 from agentos.actors import NodeContext
 from agentos.agents import AgentRegistry
@@ -53,19 +53,6 @@ def _timeout_of(run: dict[str, Any]) -> float:
     """The timeout of the `tuning` policy the run was created with."""
     timeout: float = run["spec"]["policies"]["tuning"]["timeout"]
     return timeout
-
-
-async def _final(c: httpx.AsyncClient, run_id: str, timeout: float = 20) -> dict[str, Any]:
-    """The run's state once it is terminal (`timeout` seconds at most)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        res = await c.get(f"/runs/{run_id}")
-        assert res.status_code == 200, res.text
-        body: dict[str, Any] = res.json()
-        if body["status"] in TERMINAL:
-            return body
-        assert time.monotonic() < deadline, f"run {run_id} still {body['status']}"
-        await asyncio.sleep(0.02)
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 10) -> None:
@@ -117,12 +104,12 @@ async def test_policies_registered_during_concurrent_posts_lose_nothing(tmp_path
             assert len(answers) == CLIENTS * RUNS_EACH and set(registered) == {200}
             ids = [json.loads(text)["run_id"] for _, text in answers]
             assert len(set(ids)) == len(ids)
-            finals = [await _final(c, run_id) for run_id in ids]
+            finals = [await final_state(c, run_id) for run_id in ids]
             assert {f["status"] for f in finals} == {"succeeded"}
 
-            before = await _final(c, (await c.post("/runs", json=run)).json()["run_id"])
+            before = await final_state(c, (await c.post("/runs", json=run)).json()["run_id"])
             assert (await c.post("/policies", json=_policy(45))).status_code == 200
-            after = await _final(c, (await c.post("/runs", json=run)).json()["run_id"])
+            after = await final_state(c, (await c.post("/runs", json=run)).json()["run_id"])
             assert _timeout_of(before) in (30, 31) and _timeout_of(after) == 45
 
 
@@ -178,8 +165,8 @@ async def test_a_run_handed_over_while_its_supervisor_retires_keeps_the_old_poli
         first = await early
         assert first.status_code == 200, first.text
         assert late.status_code == 200, late.text
-        kept = await _final(c, first.json()["run_id"])
-        new = await _final(c, late.json()["run_id"])
+        kept = await final_state(c, first.json()["run_id"])
+        new = await final_state(c, late.json()["run_id"])
         assert (kept["status"], new["status"]) == ("succeeded", "succeeded")
         assert (_timeout_of(kept), _timeout_of(new)) == (30, 45)
         await _until(lambda: old not in rt._retired)  # retired once its run ended

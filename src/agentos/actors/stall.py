@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import errno as errnos
-import re
 
 from agentos.eventstore.base import StoreWriteError
 
 #: errors that mean "no room": the disk, a quota, or a file-size limit (RLIMIT_FSIZE)
 NO_SPACE = frozenset({errnos.ENOSPC, errnos.EDQUOT, errnos.EFBIG})
-
-_ERRNO = re.compile(r"\[Errno (\d+)\]")
 
 
 class RunStalledError(StoreWriteError):
@@ -33,11 +30,10 @@ class RunStalledError(StoreWriteError):
 
 
 def errno_of(exc: BaseException) -> int | None:
-    """The errno behind a failed write: an OSError's, or the one a store message names."""
-    if isinstance(exc, OSError) and exc.errno is not None:
+    """The errno behind a failed write, sync or folder creation."""
+    if isinstance(exc, OSError | StoreWriteError):
         return exc.errno
-    found = _ERRNO.search(str(exc))
-    return int(found.group(1)) if found else None
+    return None
 
 
 def stalled(run_id: str, exc: BaseException) -> RunStalledError | None:

@@ -21,6 +21,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+#: why a batch failed: the log's message and errno; None when it committed
+_Failure = tuple[str, int | None] | None
+
+
 @dataclass(eq=False)
 class LogFile:
     """An open run log: its descriptor, size, last seq, and whether it may still be written."""
@@ -30,6 +34,7 @@ class LogFile:
     size: int
     last_seq: int
     broken: str | None = None
+    errno: int | None = None  # the errno of the call that broke it
     device: int = 0  # st_dev of the file: one syncfs covers one filesystem
     dirs: tuple[str, ...] = ()  # folders whose new entries the first commit makes durable
     path: str = ""  # where it is opened again after being closed to free a descriptor
@@ -130,7 +135,7 @@ class GroupWriter:
         if written:
             future.set_result(last_seq)
         else:
-            future.set_exception(StoreWriteError(str(log.broken)))
+            future.set_exception(StoreWriteError(str(log.broken), log.errno))
         return future
 
     def wait_commit(self, timeout: float) -> None:
@@ -186,9 +191,11 @@ class GroupWriter:
             self._commits += 1
             self._cond.notify_all()
         # each outcome is decided now: a later group's failure must not touch this one
-        by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[_Written, str | None]]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[_Written, _Failure]]] = {}
         for item in group:
-            by_loop.setdefault(item.loop, []).append((item, item.log.broken))
+            log = item.log
+            failure = None if log.broken is None else (log.broken, log.errno)
+            by_loop.setdefault(item.loop, []).append((item, failure))
         for loop, items in by_loop.items():
             if loop is not None:
                 try:
@@ -198,13 +205,13 @@ class GroupWriter:
                     pass
             self._resolve(items)
 
-    def _resolve(self, items: list[tuple[_Written, str | None]]) -> None:
+    def _resolve(self, items: list[tuple[_Written, _Failure]]) -> None:
         """Resolve the futures of a committed group, then call the commit hook once."""
-        for item, broken in items:
-            if broken is None:
+        for item, failure in items:
+            if failure is None:
                 item.future.set_result(item.last_seq)
             else:
-                item.future.set_exception(StoreWriteError(broken))
+                item.future.set_exception(StoreWriteError(*failure))
         self._committed()
 
     def _cut(self, log: LogFile, size: int) -> None:
@@ -225,6 +232,7 @@ class GroupWriter:
                 view = view[self.ops.write(log.fd, view) :]  # type: ignore[arg-type]
         except OSError as exc:
             log.broken = f"run {log.run_id}: write failed ({exc}); the append was not stored"
+            log.errno = exc.errno
             try:
                 self.ops.truncate(log.fd, log.size)  # cut the partial batch off
             except OSError:
@@ -240,6 +248,7 @@ class GroupWriter:
             self.ops.syncfs(logs[0].fd)
         except OSError as exc:
             for log in logs:
+                log.errno = exc.errno
                 log.broken = (
                     f"run {log.run_id}: syncfs failed ({exc}); the append was not acknowledged "
                     "and the log takes no more writes until it is opened again"
@@ -263,6 +272,7 @@ class GroupWriter:
                     os.close(fd)
             except OSError as exc:
                 for log in waiting:
+                    log.errno = exc.errno
                     log.broken = (
                         f"run {log.run_id}: fsync failed on its folder {path} ({exc}); the "
                         "append was not acknowledged and the log takes no more writes until it "
@@ -277,6 +287,7 @@ class GroupWriter:
             self.ops.fsync(log.fd)
         except OSError as exc:
             # never retry a failed fsync: the kernel may have dropped the dirty pages
+            log.errno = exc.errno
             log.broken = (
                 f"run {log.run_id}: fsync failed ({exc}); the append was not acknowledged "
                 "and the log takes no more writes until it is opened again"

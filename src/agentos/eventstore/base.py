@@ -66,7 +66,15 @@ class EventRejectedError(StoreError, ValueError):
 
 
 class StoreWriteError(StoreError):
-    """The write or fsync of an append failed; the append was not acknowledged."""
+    """The write or fsync of an append failed; the append was not acknowledged.
+
+    `errno` is the failed system call's error number (ENOSPC, EIO...), None when the
+    failure was no system call's.
+    """
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class ArtifactNotFoundError(StoreError, KeyError):

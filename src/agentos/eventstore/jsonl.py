@@ -123,7 +123,7 @@ class JsonlEventStore(EventStore):
             logfile = self._open_for_write(run_id)
         with self._lock:
             if logfile.broken is not None:
-                raise StoreWriteError(logfile.broken)
+                raise StoreWriteError(logfile.broken, logfile.errno)
             check_batch(run_id, events, expected_seq, logfile.last_seq)
             if not events:
                 done: concurrent.futures.Future[int] = concurrent.futures.Future()
@@ -131,7 +131,7 @@ class JsonlEventStore(EventStore):
                 return done
             self.open_logs.use(logfile)  # opened again if it was closed to free a descriptor
             if logfile.broken is not None:
-                raise StoreWriteError(logfile.broken)
+                raise StoreWriteError(logfile.broken, logfile.errno)
             logfile.last_seq = events[-1].seq
             written = self._writer.submit(logfile, frame(events), logfile.last_seq)
         if self._subscribers:  # wake followers of this run once the batch is durable
