@@ -6,9 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-
-class UnsafePathError(ValueError):
-    """A path that is, or passes through, a symlink, or leads outside its root."""
+from agentos._exceptions import UnsafePathError as UnsafePathError
 
 
 def confined(root: Path, path: Path) -> Path:

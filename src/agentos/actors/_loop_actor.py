@@ -1,74 +1,131 @@
-"""A pykka actor whose messages are handled on an asyncio event loop instead of a thread.
+"""A pykka runtime whose actors are run by an asyncio event loop instead of a thread each.
 
 The supervisor and the node actors live on the loop that runs the agents: a message is
 one callback on that loop, so handing work between them costs no thread switch and no
-lock. `tell` works from any thread; `ask(...).get()` must not be called on the loop.
+lock. `LoopActor` subclasses `pykka.Actor` the way `pykka.ThreadingActor` does, through
+pykka's runtime extension points (an inbox, a future, a way to start the actor loop),
+and runs pykka's own actor loop body one message per callback.
+
+It keeps pykka's contract (tests/actors/test_pykka_contract.py runs one suite over both
+runtimes), and differs from ThreadingActor on purpose in three ways:
+- a BaseException in a handler (sys.exit, KeyboardInterrupt) fails the message as an
+  Exception does, wrapped in a RuntimeError: pykka would stop every actor, and the
+  loop that runs every run with them;
+- on a thread that runs an event loop, waiting on an unanswered future raises
+  RuntimeError at once instead of blocking the loop (that would freeze its actors);
+- a told message that carries a `reply` future has it failed with ActorDeadError if
+  the actor stops before answering it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
-import sys
-from collections.abc import Coroutine
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import pykka
-from pykka import ActorDeadError, messages
+from pykka import ActorDeadError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 STOP_TIMEOUT = 10.0  # seconds to wait for a running loop to handle a stop
 
 
-class _LoopInbox:
-    """Delivers each envelope as a callback on the loop, in the order they were put."""
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running on this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
-    def __init__(self, actor: LoopActor) -> None:
+
+def _call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Schedule `callback` on `loop`: directly from its own thread, thread-safely elsewhere.
+
+    Raises RuntimeError if the loop is closed.
+    """
+    if _running_loop() is loop:
+        loop.call_soon(callback)
+    else:
+        loop.call_soon_threadsafe(callback)
+
+
+class _StepDone(Exception):
+    """Raised by the inbox's `get` to end one step of pykka's actor loop."""
+
+
+class _LoopInbox:
+    """pykka's inbox for a loop actor: each `put` schedules one step on the loop.
+
+    A step hands out one envelope (`quota` 1), so a handler that tells its own actor
+    yields the loop before that message runs; pykka's teardown drains the rest (`quota`
+    None). Only the loop touches `quota` and `handed`; `put` may come from any thread.
+    """
+
+    def __init__(self, actor: LoopActor, step: Callable[[], None]) -> None:
         self.actor = actor  # the actor lives as long as its refs: they hold this inbox
+        self.step = step
+        self.quota: int | None = None
+        self.handed: list[Any] = []  # the envelopes handed out in the current step
+        self._envelopes: deque[Any] = deque()  # append and popleft are thread-safe
 
     def put(self, envelope: Any, /) -> None:
-        loop = self.actor.loop
-        if asyncio._get_running_loop() is loop:
-            loop.call_soon(self.actor._deliver, envelope)
-            return
+        self._envelopes.append(envelope)
         try:
-            loop.call_soon_threadsafe(self.actor._deliver, envelope)
+            _call_on(self.actor.loop, self.step)
         except RuntimeError:  # the loop is closed: nothing will ever handle it
             raise ActorDeadError(f"{self.actor.actor_ref}: its event loop is closed") from None
 
     def get(self) -> Any:
-        raise RuntimeError("a loop actor's inbox is drained by its loop")
+        if self.quota == 0 or not self._envelopes:
+            raise _StepDone
+        if self.quota is not None:
+            self.quota -= 1
+        envelope = self._envelopes.popleft()
+        self.handed.append(envelope)
+        return envelope
 
     def empty(self) -> bool:
-        return True
+        return not self._envelopes
+
+
+class LoopFuture(pykka.ThreadingFuture[T]):
+    """A ThreadingFuture that never blocks an event loop.
+
+    On a thread that runs an event loop, `get` of an unanswered future raises
+    RuntimeError at once: the answer of an actor on that loop could never come while
+    the loop waits. Elsewhere it waits as ThreadingFuture does.
+    """
+
+    def get(self, *, timeout: float | None = None) -> Any:
+        if _running_loop() is None:
+            return super().get(timeout=timeout)
+        try:
+            return super().get(timeout=0)
+        except pykka.Timeout:
+            raise RuntimeError(
+                "an actor's answer cannot be waited for on an event loop's thread: "
+                "it would block the loop (tell a message that carries a reply future)"
+            ) from None
 
 
 class LoopActor(pykka.Actor):
     """An actor run by `loop`: messages, `on_start` and `on_stop` all run on it.
 
-    It keeps pykka's contract (refs, `tell`, `ask`, proxies, the registry, `stop`);
-    its futures are ThreadingFutures, so another thread can wait on an `ask`.
+    `tell` and `stop(block=False)` work from any thread; waiting on an answer works
+    from any thread that runs no event loop.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop  # set before pykka creates the inbox
         self._running: set[asyncio.Task[Any]] = set()
         super().__init__()
-
-    def _create_actor_inbox(self) -> Any:  # type: ignore[override]
-        return _LoopInbox(self)
-
-    @staticmethod
-    def _create_future() -> pykka.Future[Any]:
-        return pykka.ThreadingFuture()
-
-    def _start_actor_loop(self) -> None:
-        if asyncio._get_running_loop() is self.loop:
-            self.loop.call_soon(self._actor_loop_setup)
-        else:
-            self.loop.call_soon_threadsafe(self._actor_loop_setup)
 
     def run_soon(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run `coro` as a task on the loop, kept referenced until it ends."""
@@ -79,60 +136,61 @@ class LoopActor(pykka.Actor):
         self._running.add(task)  # a task nobody references may be collected mid-way
         task.add_done_callback(self._running.discard)
 
-    def _deliver(self, envelope: Any) -> None:
-        """Handle one message, as pykka's actor loop does for a thread.
+    def halt(self) -> None:
+        """Stop now, on this thread, answering what is queued with ActorDeadError.
 
-        Unlike pykka, a BaseException (sys.exit in a listener, say) fails only this
-        actor, as an Exception does: it must not stop the loop that runs every run.
+        Only for when no loop runs the actor any more: nothing else handles its messages.
         """
-        if self.actor_stopped.is_set():
-            self._refuse(envelope)
-            return
+        if not self.actor_stopped.is_set():
+            self._stop()
+        self._step()
+
+    # pykka's runtime extension points, the ones ThreadingActor overrides. These and the
+    # calls below into pykka's actor loop are the only pykka internals used; pykka's
+    # tests pin their behaviour for pykka>=4.1,<5 (see pyproject.toml).
+
+    def _create_actor_inbox(self) -> _LoopInbox:  # type: ignore[override]
+        return _LoopInbox(self, self._step)
+
+    @staticmethod
+    def _create_future() -> LoopFuture[Any]:
+        return LoopFuture()
+
+    def _start_actor_loop(self) -> None:
+        _call_on(self.loop, self._actor_loop_setup)
+
+    def _handle_receive(self, message: Any) -> Any:
+        """pykka's dispatch, with a BaseException made an Exception (see the module)."""
         try:
-            response = self._handle_receive(envelope.message)
-            if envelope.reply_to is not None:
-                envelope.reply_to.set(response)
+            return super()._handle_receive(message)
+        except Exception:
+            raise
         except BaseException as exc:
-            if not isinstance(exc, Exception):
-                log.error("%r escaped %s handling %r", exc, self, type(envelope.message).__name__)
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception(_as_exception(sys.exc_info()))
-            else:
-                self._handle_failure(*sys.exc_info())
-                try:
-                    self.on_failure(*sys.exc_info())
-                except Exception:
-                    self._handle_failure(*sys.exc_info())
-                self._refuse_reply(envelope.message)
+            log.error("%r escaped %s handling %s", exc, self, type(message).__name__)
+            raise RuntimeError(f"the actor's handler raised {exc!r}") from exc
 
-    def _refuse(self, envelope: Any) -> None:
-        """Answer a message that reached this actor after it stopped: nobody else will."""
-        if isinstance(envelope.message, messages._ActorStop):
-            if envelope.reply_to is not None:
-                envelope.reply_to.set(None)
-            return
-        if envelope.reply_to is not None:
-            error = ActorDeadError(f"{self.actor_ref} stopped before handling the message")
-            envelope.reply_to.set_exception((ActorDeadError, error, None))
-        self._refuse_reply(envelope.message)
-
-    def _refuse_reply(self, message: Any) -> None:
-        """Fail the reply future a told message carries, if it is still unanswered."""
-        reply = getattr(message, "reply", None)
-        if isinstance(reply, asyncio.Future | concurrent.futures.Future) and not reply.done():
-            error = ActorDeadError(f"{self.actor_ref} stopped before answering the message")
-            reply.set_exception(error)
+    def _step(self) -> None:
+        """Run pykka's actor loop for one message, or its teardown once stopped."""
+        inbox = self.actor_inbox
+        assert isinstance(inbox, _LoopInbox)
+        inbox.handed.clear()
+        if not self.actor_stopped.is_set():
+            inbox.quota = 1
+            with contextlib.suppress(_StepDone):
+                self._actor_loop_running()
+            inbox.quota = None
+        if self.actor_stopped.is_set():
+            self._actor_loop_teardown()  # askers get ActorDeadError, stoppers None
+            for envelope in inbox.handed:
+                if envelope.reply_to is None:
+                    _refuse_reply(envelope.message, self)
 
 
-def _as_exception(info: Any) -> Any:
-    """`info` (an exc_info triple), its exception made an Exception for the asker's thread:
-    a SystemExit re-raised there would end that thread instead of failing the ask."""
-    _, value, tb = info
-    if isinstance(value, Exception):
-        return info
-    wrapped = RuntimeError(f"the actor's handler raised {value!r}")
-    wrapped.__cause__ = value
-    return (RuntimeError, wrapped, tb)
+def _refuse_reply(message: Any, actor: LoopActor) -> None:
+    """Fail the reply future a told message carries, if it is still unanswered."""
+    reply = getattr(message, "reply", None)
+    if isinstance(reply, asyncio.Future | concurrent.futures.Future) and not reply.done():
+        reply.set_exception(ActorDeadError(f"{actor} stopped before answering the message"))
 
 
 def stop_actor(ref: pykka.ActorRef[Any]) -> None:
@@ -145,14 +203,13 @@ def stop_actor(ref: pykka.ActorRef[Any]) -> None:
     if not ref.is_alive():
         return
     if loop.is_closed() or not loop.is_running():
-        actor._stop()  # nothing else can be handling its messages now
-    elif asyncio._get_running_loop() is loop:
+        actor.halt()
+    elif _running_loop() is loop:
         ref.stop(block=False)
     else:
         try:
             ref.stop(block=True, timeout=STOP_TIMEOUT)
         except pykka.Timeout:
-            if not loop.is_running():  # the loop stopped before it handled the stop
-                actor._stop()
-            else:
+            if loop.is_running():
                 raise
+            actor.halt()  # the loop stopped before it handled the stop

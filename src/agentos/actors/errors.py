@@ -1,9 +1,4 @@
-"""Errors the runtime gives agents and callers."""
+"""Errors the runtime gives agents and callers (defined in `agentos._exceptions`)."""
 
-
-class BudgetExceededError(RuntimeError):
-    """The run crossed its token or cost ceiling and its policy is to fail."""
-
-
-class RunEndedError(RuntimeError):
-    """The run ended while an agent was still working for it."""
+from agentos._exceptions import BudgetExceededError as BudgetExceededError
+from agentos._exceptions import RunEndedError as RunEndedError

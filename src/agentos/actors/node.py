@@ -14,10 +14,13 @@ from typing import Any
 import orjson
 import pykka
 
+from agentos._exceptions import AgentExitError as AgentExitError
 from agentos.actors._loop_actor import LoopActor
-from agentos.actors.messages import CancelTasks, Execute, ModelCall, NodeDone
+from agentos.actors.messages import CancelTasks
 from agentos.actors.node_context import Next, NodeContext
 from agentos.eventstore.base import EventStore
+from agentos.machine.effects import Dispatch
+from agentos.machine.facts import ModelCall, NodeDone
 from agentos.routing.providers import CompletionResponse
 from agentos.routing.router import AllProvidersFailedError, Attempt, Router
 from agentos.tools.workspace import FileWrite, Workspace
@@ -49,7 +52,7 @@ class NodeActor(LoopActor):
         self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def on_receive(self, message: Any) -> None:
-        if isinstance(message, Execute):
+        if isinstance(message, Dispatch):
             self._spawn(message)
         elif isinstance(message, CancelTasks):
             self._cancel(message.run_id)
@@ -60,7 +63,7 @@ class NodeActor(LoopActor):
         for task in list(self._tasks.values()):
             task.cancel()
 
-    def _spawn(self, job: Execute) -> None:
+    def _spawn(self, job: Dispatch) -> None:
         """Run the attempt as a task, kept until it ends (for cancellation)."""
         self._tasks[(job.run_id, job.attempt)] = self.loop.create_task(self._execute(job))
 
@@ -68,13 +71,13 @@ class NodeActor(LoopActor):
         for key in [key for key in self._tasks if key[0] == run_id]:
             self._tasks.pop(key).cancel()
 
-    async def _execute(self, job: Execute) -> None:
+    async def _execute(self, job: Dispatch) -> None:
         try:
             await self._attempt(job)
         finally:
             self._tasks.pop((job.run_id, job.attempt), None)
 
-    async def _attempt(self, job: Execute) -> None:
+    async def _attempt(self, job: Dispatch) -> None:
         writes: list[FileWrite] = []
         started = time.perf_counter()
         done = NodeDone(run_id=job.run_id, node=job.node, attempt=job.attempt, ok=True)
@@ -123,7 +126,7 @@ class NodeActor(LoopActor):
             result = await asyncio.wait_for(result, timeout) if timeout else await result
         return result
 
-    def _context(self, job: Execute, writes: list[FileWrite]) -> NodeContext:
+    def _context(self, job: Dispatch, writes: list[FileWrite]) -> NodeContext:
         workspace = None
         if job.workspace_root is not None:
             workspace = Workspace(Path(job.workspace_root), on_write=writes.append)
@@ -147,7 +150,7 @@ class NodeActor(LoopActor):
         return ctx
 
     async def _complete(
-        self, job: Execute, prompt: str, max_tokens: int, deadline: float | None = None
+        self, job: Dispatch, prompt: str, max_tokens: int, deadline: float | None = None
     ) -> CompletionResponse:
         """Call the node's model and record the call; a wait for a slot ends before `deadline`."""
         assert job.model is not None
@@ -195,18 +198,10 @@ class NodeActor(LoopActor):
         waited = sum(a.waited_ms for a in attempts)
         return {"waited_ms": waited} if waited >= self.router.long_wait * 1000 else {}
 
-    async def _record(self, job: Execute, data: dict[str, Any]) -> None:
+    async def _record(self, job: Dispatch, data: dict[str, Any]) -> None:
         reply = asyncio.get_running_loop().create_future()  # the supervisor's loop too
         self.supervisor.tell(ModelCall(job.run_id, job.node, job.attempt, data, reply))
         await reply
-
-
-class AgentExitError(Exception):
-    """Agent code raised SystemExit, KeyboardInterrupt or another BaseException."""
-
-    def __init__(self, raised: BaseException) -> None:
-        super().__init__(str(raised))
-        self.raised = raised
 
 
 async def _contained(pending: Awaitable[Any]) -> Any:

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentos._exceptions import NoModelError as NoModelError
 from agentos.context.manifest import CompiledContext
 from agentos.routing.providers import CompletionResponse
 from agentos.routing.router import Selection
@@ -18,10 +19,6 @@ class Next:
 
     nodes: list[str]
     output: dict[str, Any] = field(default_factory=dict)
-
-
-class NoModelError(RuntimeError):
-    """The node has no model: give it a context profile to get one."""
 
 
 @dataclass

@@ -33,7 +33,7 @@ def fork_events(
         raise UnknownStepError("the run has no events")
     index = cut_index(events, step)
     prefix = events[:index]
-    if any(e.type in TERMINAL_TYPES for e in prefix):  # type: ignore[attr-defined]
+    if any(e.type in TERMINAL_TYPES for e in prefix):
         raise UnknownStepError(f"step {step!r} comes after the run ended: nothing to replay")
     copies = [e.model_copy(update={"run_id": new_run_id}) for e in prefix]
     marker = ev.ReplayedFrom(

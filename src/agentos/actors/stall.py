@@ -4,29 +4,9 @@ from __future__ import annotations
 
 import errno as errnos
 
-from agentos.eventstore.base import StoreWriteError
-
-#: errors that mean "no room": the disk, a quota, or a file-size limit (RLIMIT_FSIZE)
-NO_SPACE = frozenset({errnos.ENOSPC, errnos.EDQUOT, errnos.EFBIG})
-
-
-class RunStalledError(StoreWriteError):
-    """A run stopped because an append failed; what was acknowledged is in its log.
-
-    `code` is the errno's name (ENOSPC, EFBIG, EIO...) or "" when unknown; `reason` is
-    one line. Resume the run once the disk is healthy again.
-    """
-
-    def __init__(self, run_id: str, reason: str, code: str = "") -> None:
-        super().__init__(f"run {run_id} stalled: {reason}")
-        self.run_id = run_id
-        self.reason = reason
-        self.code = code
-
-    @property
-    def no_space(self) -> bool:
-        """Whether the disk (or a quota, or a file-size limit) is full."""
-        return self.code in {errnos.errorcode[n] for n in NO_SPACE}
+from agentos._exceptions import NO_SPACE as NO_SPACE
+from agentos._exceptions import RunStalledError as RunStalledError
+from agentos._exceptions import StoreWriteError
 
 
 def errno_of(exc: BaseException) -> int | None:

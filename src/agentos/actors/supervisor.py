@@ -16,20 +16,12 @@ from typing import Any, TypeVar
 import orjson
 import pykka
 
+from agentos._exceptions import InvalidInputError, RunExistsError
 from agentos._names import safe_name
 from agentos.actors._inflight import InFlight, counted
 from agentos.actors._loop import LoopThread
 from agentos.actors._loop_actor import stop_actor
-from agentos.actors.messages import (
-    CancelRun,
-    ContinueRun,
-    GetState,
-    ListLive,
-    Reply,
-    StartRun,
-    WaitRun,
-    WorkspaceInfo,
-)
+from agentos.actors.messages import ContinueRun, GetState, ListLive, Reply, WaitRun
 from agentos.actors.replay import fork_events
 from agentos.actors.supervisor_actor import Listener, SupervisorActor
 from agentos.agents.registry import AgentRegistry, default_registry
@@ -37,10 +29,12 @@ from agentos.context.profile import ContextProfile
 from agentos.events.model import Envelope
 from agentos.eventstore.base import EventStore, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.eventstore.run_log import RunLog
 from agentos.graphs.load import load_graph
 from agentos.graphs.policy import Budget, Policy
 from agentos.graphs.spec import GraphSpec, resolve
 from agentos.graphs.validate import check
+from agentos.machine.facts import Cancel, Start, WorkspaceInfo
 from agentos.routing.pool import ProviderPool, default_pool
 from agentos.routing.router import Router
 from agentos.state.fold import fold
@@ -146,15 +140,15 @@ class Supervisor:
         try:
             merged = orjson.loads(orjson.dumps(merged))
         except TypeError as exc:
-            raise ValueError(f"run inputs must be JSON: {exc}") from None
+            raise InvalidInputError(f"run inputs must be JSON: {exc}") from None
         limits = _budget(budget) or (self.spec.budget.model_dump() if self.spec.budget else None)
         if run_id is not None and await self.store.exists(safe_name(run_id, "run id")):
-            raise ValueError(f"run {run_id} already exists")
+            raise RunExistsError(f"run {run_id} already exists")
         # a fresh id needs no look-up: the first append expects an empty log anyway
         run_id = run_id or new_run_id()
         workspace = await self._new_workspace(run_id, merged) if self.spec.workspace else None
         # no `prepare`: the first append creates the new log (a few metadata calls)
-        result: str = await self._ask(lambda r: StartRun(run_id, merged, limits, workspace, r))
+        result: str = await self._ask(lambda r: Start(run_id, merged, limits, workspace, r))
         return result
 
     async def wait(self, run_id: str, timeout: float | None = None) -> RunState:
@@ -180,7 +174,7 @@ class Supervisor:
 
     async def cancel(self, run_id: str, reason: str = "cancelled by the user") -> RunState:
         """Cancel a running run: running nodes are stopped and nothing new starts."""
-        await self._ask(lambda r: CancelRun(run_id, reason, r))
+        await self._ask(lambda r: Cancel(run_id, reason, r))
         return await self.state(run_id)
 
     @counted
@@ -188,23 +182,25 @@ class Supervisor:
         """Carry on an interrupted run from its log; what succeeded is not run again."""
         if not await self.store.exists(safe_name(run_id, "run id")):
             raise UnknownRunError(f"unknown run {run_id!r}")
-        await self.store.prepare(run_id)  # takes the write lock: no other writer from here
+        log = await RunLog.open(self.store, run_id)  # no other writer from here
         try:
             events = await self.store.read_all(run_id)
             state = fold(events)
             self._check_graph(run_id, state)
             if state.finished:
-                await self.store.release(run_id)
+                await log.release()
                 return run_id
-            return await self._continue(run_id, state, events)
+            return await self._continue(log, state, events)
         except BaseException:
             if run_id not in await self.live_runs():
-                await self.store.release(run_id)  # nothing drives it: let others write it
+                await log.release()  # nothing drives it: let others write it
             raise
 
     @counted
     async def replay(self, run_id: str, from_step: int | str) -> str:
-        """Fork a new run from a step of `run_id` and execute it; returns the new run's id."""
+        """Fork a new run from a step of `run_id` and execute it; returns the new run's id.
+
+        The fork's copied events are the new run's first append, by its supervisor."""
         source = await self.store.read_all(run_id)
         new_id = new_run_id()
         events = fork_events(source, from_step, new_id)
@@ -214,8 +210,7 @@ class Supervisor:
             if name is not None:
                 doc = await self.store.get_artifact(run_id, name)
                 await self.store.put_artifact(new_id, name, doc)
-        await self.store.append(new_id, events, 0)
-        return await self._continue(new_id, state, events)
+        return await self._continue(RunLog.new(self.store, new_id), state, events, fork=True)
 
     async def live_runs(self) -> list[str]:
         """The ids of the runs this supervisor is driving now."""
@@ -294,7 +289,9 @@ class Supervisor:
         key = self.spec.workspace or ""
         source = inputs.get(key)
         if not isinstance(source, str) or not source:
-            raise ValueError(f"input {key!r} (the source directory of the workspace) is required")
+            raise InvalidInputError(
+                f"input {key!r} (the source directory of the workspace) is required"
+            )
         base = await asyncio.to_thread(snapshot_tree, Path(source))
         await self.store.put_artifact(run_id, WORKSPACE_BASE, base)
         root = self.workdir / run_id / "workspace"
@@ -302,7 +299,10 @@ class Supervisor:
         files = {path: hashlib.sha256(text.encode()).hexdigest() for path, text in base.items()}
         return WorkspaceInfo(str(root), source, WORKSPACE_BASE, files)
 
-    async def _continue(self, run_id: str, state: RunState, events: Sequence[Envelope]) -> str:
+    async def _continue(
+        self, log: RunLog, state: RunState, events: Sequence[Envelope], fork: bool = False
+    ) -> str:
+        run_id = log.run_id
         root = None
         if state.workspace_base is not None:
             root = self.workdir / run_id / "workspace"
@@ -311,15 +311,17 @@ class Supervisor:
         for name in state.artifacts:
             if not name.startswith("context-"):
                 artifacts[name] = await self.store.get_artifact(run_id, name)
-        await self.store.prepare(run_id)
+        fork_events = list(events) if fork else []
         reply: str = await self._ask(
-            lambda r: ContinueRun(state, str(root) if root else None, artifacts, r)
+            lambda r: ContinueRun(
+                state, log, str(root) if root else None, artifacts, r, fork_events
+            )
         )
         return reply
 
     def _check_graph(self, run_id: str, state: RunState) -> None:
         if state.graph != self.spec.name:
-            raise ValueError(
+            raise InvalidInputError(
                 f"run {run_id} belongs to graph {state.graph!r}, not {self.spec.name!r}: "
                 "use a supervisor of that graph"
             )

@@ -6,12 +6,11 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from agentos._exceptions import InvalidInputError
+from agentos._exceptions import UnknownAgentError as UnknownAgentError
+
 Agent = Callable[[Any], Any]
 F = TypeVar("F", bound=Agent)
-
-
-class UnknownAgentError(LookupError):
-    """An agent reference is neither registered nor an importable callable."""
 
 
 class AgentRegistry:
@@ -23,12 +22,12 @@ class AgentRegistry:
     def register(self, name: str, fn: Agent, *, replace: bool = False) -> None:
         """Register `fn` as `name`; another callable under a taken name needs `replace`."""
         if not name:
-            raise ValueError("agent name must not be empty")
+            raise InvalidInputError("agent name must not be empty")
         if not callable(fn):
             raise TypeError(f"agent {name!r} is not callable: {fn!r}")
         current = self._agents.get(name)
         if current is not None and current is not fn and not replace:
-            raise ValueError(f"agent {name!r} is already registered as {current!r}")
+            raise InvalidInputError(f"agent {name!r} is already registered as {current!r}")
         self._agents[name] = fn
 
     def agent(self, name: str) -> Callable[[F], F]:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 
+from agentos._exceptions import AgentNotAllowedError as AgentNotAllowedError
 from agentos.agents.registry import AgentRegistry
 
 ENV = "AGENTOS_ALLOW_AGENTS"
@@ -20,10 +21,6 @@ def split_patterns(text: str | None) -> list[str]:
 def env_patterns() -> list[str]:
     """The patterns of AGENTOS_ALLOW_AGENTS."""
     return split_patterns(os.environ.get(ENV))
-
-
-class AgentNotAllowedError(PermissionError):
-    """An HTTP client named an agent the server does not allow."""
 
 
 def check_agents(refs: Iterable[str], registry: AgentRegistry, patterns: Sequence[str]) -> None:

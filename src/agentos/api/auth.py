@@ -20,6 +20,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agentos._exceptions import InvalidInputError
+
 COOKIE = "agentos_token"
 CSRF_HEADER = "X-AgentOS-Request"
 TOKEN_FILE = ".api-token"
@@ -111,5 +113,5 @@ def _read_token(path: Path) -> str | None:
             os.fchmod(f.fileno(), 0o600)
         text = f.read().strip()
     if not text:
-        raise ValueError(f"the token file {path} is empty: delete it to make a new token")
+        raise InvalidInputError(f"the token file {path} is empty: delete it to make a new token")
     return text

@@ -8,7 +8,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, HTTPException, Request
 
-from agentos.api.allowlist import AgentNotAllowedError, check_agents
+from agentos._exceptions import (
+    AgentNotAllowedError,
+    InvalidInputError,
+    UnknownGraphError,
+)
+from agentos.api.allowlist import check_agents
 from agentos.api.models import (
     Detail,
     GraphSummary,
@@ -117,13 +122,13 @@ def graph_or_404(rt: Runtime, name: str) -> GraphSpec:
     """The graph `name`, else a 404 naming the registered graphs."""
     try:
         return rt.catalog.graph(name)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
+    except UnknownGraphError as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 async def _checked(register: Callable[[], object]) -> None:
-    """Run a registration off the loop (it fsyncs); a bad name becomes a 422."""
+    """Run a registration off the loop (it fsyncs); a bad name or value becomes a 422."""
     try:
         await asyncio.to_thread(register)
-    except ValueError as exc:
+    except InvalidInputError as exc:
         raise HTTPException(422, str(exc)) from None

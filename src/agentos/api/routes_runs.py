@@ -9,7 +9,19 @@ import orjson
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
-from agentos.actors.stall import RunStalledError, as_stall
+from agentos._exceptions import (
+    CorruptLogError,
+    EventRejectedError,
+    InvalidInputError,
+    InvalidNameError,
+    RunExistsError,
+    RunLockedError,
+    RunStalledError,
+    StoreError,
+    UnknownRunError,
+    UnknownStepError,
+)
+from agentos.actors.stall import as_stall
 from agentos.api import sse
 from agentos.api.models import (
     CorruptRunSummary,
@@ -24,20 +36,19 @@ from agentos.api.routes_resources import graph_or_404, runtime
 from agentos.api.runtime import CorruptRun, Runtime
 from agentos.api.stalls import RunView, http_status
 from agentos.events.codec import to_dict
-from agentos.eventstore.base import CorruptLogError, StoreError, UnknownRunError
-from agentos.state.fold import UnknownStepError
 from agentos.state.run_state import RunState
 
 router = APIRouter(tags=["runs"])
 
 
 async def state_or_404(rt: Runtime, run_id: str) -> RunState:
-    """The run's folded state, else a 404 (no such run) or a 409 (a corrupt log)."""
+    """The run's folded state, else a 404 (no such run, or an id no run can have) or a
+    409 (a corrupt log); any other error is a bug (500)."""
     try:
         return await rt.state(run_id)
     except CorruptLogError as exc:
         raise corrupt_409(rt, run_id, exc) from None
-    except (UnknownRunError, ValueError):
+    except (UnknownRunError, InvalidNameError):
         raise HTTPException(404, f"unknown run {run_id!r}") from None
 
 
@@ -89,8 +100,10 @@ async def create_run(body: RunRequest, request: Request) -> RunAccepted:
     graph_or_404(rt, body.graph)
     try:
         run_id = await rt.start_run(body.graph, body.inputs, body.budget)
-    except (ValueError, FileNotFoundError) as exc:
+    except (InvalidInputError, EventRejectedError, FileNotFoundError) as exc:
         raise HTTPException(422, str(exc)) from None
+    except RunExistsError as exc:
+        raise HTTPException(409, str(exc)) from None
     except (RunStalledError, OSError) as exc:  # e.g. the workspace snapshot met a full disk
         raise stall_error(as_stall("new", exc)) from None
     return RunAccepted(run_id=run_id, status="pending")
@@ -122,6 +135,8 @@ async def resume_run(run_id: str, request: Request) -> RunState:
         return await rt.resume(run_id)
     except RunStalledError as exc:
         raise stall_error(exc) from None
+    except RunLockedError as exc:  # another process drives it
+        raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/runs/{run_id}/events", response_model=EventList)
@@ -146,9 +161,7 @@ async def get_events(
     kept = [
         to_dict(e)
         for e in events
-        if e.seq > after
-        and (types is None or e.type in types)  # type: ignore[attr-defined]
-        and (node is None or e.node == node)
+        if e.seq > after and (types is None or e.type in types) and (node is None or e.node == node)
     ]
     return EventList(run_id=run_id, last_seq=last, count=len(kept), events=kept)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agentos._exceptions import InvalidEventError
 from agentos.actors._loop import LoopThread
 from agentos.actors.stall import RunStalledError
 from agentos.actors.supervisor import Supervisor
@@ -60,7 +61,7 @@ class Runtime:
         self._watchers: dict[str, asyncio.Task[RunStalledError | None]] = {}
 
     def supervisor(self, graph: str) -> Supervisor:
-        """The supervisor of `graph`; KeyError for an unknown graph."""
+        """The supervisor of `graph`; UnknownGraphError for an unknown graph."""
         sup = self._supervisors.get(graph)
         if sup is None:
             spec = self.catalog.resolved(graph)
@@ -210,7 +211,7 @@ class Runtime:
                 log.warning("corrupt log of run %s: %s", run_id, exc)
                 prefix = await self._prefix(run_id)
                 runs.append(CorruptRun(run_id, exc.describe(self.data_dir), prefix))
-            except (StoreError, ValueError) as exc:
+            except (StoreError, InvalidEventError) as exc:
                 log.info("not listing run %s: %s", run_id, exc)
         runs.sort(key=_newest_first, reverse=True)
         return runs
@@ -218,7 +219,7 @@ class Runtime:
     async def _prefix(self, run_id: str) -> RunState:
         """What the events before a corrupt log's bad line fold to."""
         folding = Folding()
-        with contextlib.suppress(StoreError, ValueError):
+        with contextlib.suppress(StoreError, InvalidEventError):
             async for event in self.store.read(run_id):
                 folding.feed(event)
         return folding.state

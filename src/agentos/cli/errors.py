@@ -8,6 +8,7 @@ from typing import IO, Any
 import click
 from rich.markup import escape
 
+from agentos._exceptions import AgentOSError, InvalidInputError, RunExistsError
 from agentos.actors.stall import RunStalledError
 from agentos.agents.registry import UnknownAgentError
 from agentos.eventstore.base import CorruptLogError, RunLockedError, StoreError, UnknownRunError
@@ -18,7 +19,7 @@ USAGE = 2
 FAILURE = 1
 
 
-class CliError(click.ClickException):
+class CliError(AgentOSError, click.ClickException):
     """An error shown as `error: message (hint)` on stderr; exit code 1."""
 
     exit_code = FAILURE
@@ -78,6 +79,8 @@ def explain(exc: BaseException) -> CliError:
         return usage(one_line(str(exc)), "register the agent or use package.module:callable")
     if isinstance(exc, UnknownRunError):
         return usage(str(exc), "list runs with: agentos runs")
+    if isinstance(exc, InvalidInputError | RunExistsError):
+        return usage(one_line(str(exc)))
     if isinstance(exc, UnknownStepError):
         return usage(str(exc), "see the run's steps with: agentos events RUN_ID --summary")
     if isinstance(exc, CorruptLogError):

@@ -9,7 +9,12 @@ from typing import Any
 import click
 from rich.console import Console
 
-from agentos.actors.stall import RunStalledError
+from agentos._exceptions import (
+    EventRejectedError,
+    InvalidInputError,
+    RunExistsError,
+    RunStalledError,
+)
 from agentos.actors.supervisor import Supervisor
 from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import CliError, failure, hush_runtime_log, usage
@@ -72,7 +77,7 @@ async def _start(
 ) -> str:
     try:
         run_id = await sup.start_run(inputs)
-    except (ValueError, FileNotFoundError) as exc:
+    except (InvalidInputError, RunExistsError, EventRejectedError, FileNotFoundError) as exc:
         raise usage(f"cannot start {spec.name}: {exc}", "check the run's --input") from exc
     except RunStalledError as exc:  # its first events were not stored: nothing to resume
         fix = "free some space" if exc.no_space else "fix the disk"

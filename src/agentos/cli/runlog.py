@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from agentos._exceptions import InvalidNameError
 from agentos.cli.errors import usage
 from agentos.cli.settings import Settings
 from agentos.events.model import Envelope
@@ -35,7 +36,7 @@ def check_run_id(store: JsonlEventStore, run_id: str) -> Path:
     """The run's log path; a usage error for a bad or unknown run id."""
     try:
         path = store.log_path(run_id)
-    except ValueError:
+    except InvalidNameError:
         path = None
     if path is None or not path.is_file():
         raise usage(f"unknown run {run_id!r} in {store.root}/", "list runs with: agentos runs")

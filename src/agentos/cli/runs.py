@@ -12,6 +12,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from agentos._exceptions import InvalidEventError
 from agentos.cli.console import out_console
 from agentos.cli.errors import one_line
 from agentos.cli.render import seconds, status_text
@@ -46,7 +47,7 @@ async def _row(store: JsonlEventStore, run_id: str) -> RunRow | None:
     try:
         events = await store.read_all(run_id)
         state = fold(events)
-    except (StoreError, ValueError) as exc:
+    except (StoreError, InvalidEventError) as exc:
         return RunRow(run_id, "?", "corrupt", 0, None, None, one_line(str(exc)), mtime)
     if not events:
         return None

@@ -11,6 +11,7 @@ import ipaddress
 
 import click
 
+from agentos._exceptions import InvalidInputError
 from agentos.cli.errors import failure, usage
 from agentos.cli.settings import current
 
@@ -100,7 +101,7 @@ def serve_command(
     data = current().data
     try:
         token = None if no_auth else server_token(data)
-    except (OSError, ValueError) as exc:
+    except (OSError, InvalidInputError) as exc:
         raise failure(f"cannot keep the API token in {data}: {exc}") from exc
     app = create_app(
         data,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentos._exceptions import AgentOSError
 from agentos.actors.node_context import NodeContext
 from agentos.tools.workspace import Workspace
 
 
-class DemoAgentError(RuntimeError):
+class DemoAgentError(AgentOSError, RuntimeError):
     """A demo agent cannot do its job; the node fails with this message."""
 
 

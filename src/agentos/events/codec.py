@@ -8,13 +8,10 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
+from agentos._exceptions import EventDecodeError as EventDecodeError
 from agentos.events.model import EVENT_TYPES, SCHEMA_VERSION, Envelope, Event
 
 _adapter: TypeAdapter[Event] = TypeAdapter(Event)
-
-
-class EventDecodeError(ValueError):
-    """A stored event that this version of agentos cannot read."""
 
 
 def encode(event: Envelope) -> bytes:

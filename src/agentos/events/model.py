@@ -20,7 +20,9 @@ class _Data(BaseModel):
 
 
 class Envelope(BaseModel):
-    """Fields every event carries: `seq` is 1-based and contiguous per run."""
+    """Fields every event carries: `seq` is 1-based and contiguous per run; `type` is
+    narrowed to one literal by each event type (declared last, so it stays after
+    `attempt` in the JSON)."""
 
     model_config = _CONFIG
 
@@ -30,6 +32,7 @@ class Envelope(BaseModel):
     ts: datetime
     node: str | None = None
     attempt: Int64 | None = None
+    type: str
 
 
 # data of each event type

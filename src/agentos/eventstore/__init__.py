@@ -13,6 +13,7 @@ from agentos.eventstore.base import (
 )
 from agentos.eventstore.jsonl import JsonlEventStore, default_root
 from agentos.eventstore.memory import InMemoryEventStore
+from agentos.eventstore.run_log import RunLog
 
 __all__ = [
     "ArtifactNotFoundError",
@@ -23,6 +24,7 @@ __all__ = [
     "InMemoryEventStore",
     "JsonlEventStore",
     "RunLockedError",
+    "RunLog",
     "StoreError",
     "StoreWriteError",
     "UnknownRunError",

@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agentos._exceptions import BadLineError as BadLineError
 from agentos.events.codec import encode
 from agentos.events.model import Envelope
 
@@ -62,15 +63,6 @@ class Scan:
     batches: int
     last_line: bytes | None  # the event JSON of the last committed line
     tail: bytes  # bytes after good_end: a torn batch or line
-
-
-class BadLineError(ValueError):
-    """A line that fails its checksum or framing with committed data after it."""
-
-    def __init__(self, lineno: int, reason: str) -> None:
-        super().__init__(f"line {lineno}: {reason}")
-        self.lineno = lineno
-        self.reason = reason
 
 
 def scan(data: bytes) -> Scan:

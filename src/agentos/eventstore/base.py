@@ -1,4 +1,4 @@
-"""The event store interface every backend implements, and its errors."""
+"""The event store interface every backend implements."""
 
 from __future__ import annotations
 
@@ -9,79 +9,21 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-from agentos.events.codec import EventDecodeError, check_writable
+from agentos._exceptions import ArtifactNotFoundError as ArtifactNotFoundError
+from agentos._exceptions import ConcurrencyError as ConcurrencyError
+from agentos._exceptions import CorruptLogError as CorruptLogError
+from agentos._exceptions import EventDecodeError as EventDecodeError
+from agentos._exceptions import EventRejectedError as EventRejectedError
+from agentos._exceptions import RunLockedError as RunLockedError
+from agentos._exceptions import StoreError as StoreError
+from agentos._exceptions import StoreWriteError as StoreWriteError
+from agentos._exceptions import UnknownRunError as UnknownRunError
+from agentos.events.codec import check_writable
 from agentos.events.model import TERMINAL_TYPES, Envelope
 
 log = logging.getLogger(__name__)
-
-
-class StoreError(Exception):
-    """Base class of event store errors."""
-
-
-class UnknownRunError(StoreError, KeyError):
-    """The run has no log in this store."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown run"
-
-
-class ConcurrencyError(StoreError):
-    """An append whose expected_seq is not the run's last seq; nothing was written."""
-
-
-class RunLockedError(StoreError):
-    """Another writer (process or store) holds the run's log."""
-
-
-class CorruptLogError(StoreError):
-    """A log line that fails its checksum, decoding, order or run id before the end of
-    the log; `path` and `line` say where, when known."""
-
-    def __init__(
-        self, reason: str, path: Path | str | None = None, line: int | None = None
-    ) -> None:
-        self.reason = reason
-        self.path = Path(path) if path is not None else None
-        self.line = line
-        super().__init__(self._where(self.path) + reason)
-
-    def _where(self, path: Path | str | None) -> str:
-        where = f"{path}: " if path is not None else ""
-        return where + (f"line {self.line}: " if self.line is not None else "")
-
-    def describe(self, root: Path) -> str:
-        """The error with its file named relative to `root` when it lies inside it."""
-        path: Path | str | None = self.path
-        if self.path is not None and self.path.is_relative_to(root):
-            path = self.path.relative_to(root).as_posix()
-        return self._where(path) + self.reason
-
-
-class EventRejectedError(StoreError, ValueError):
-    """An event the log's reader would refuse (e.g. a non-finite number); nothing was written."""
-
-
-class StoreWriteError(StoreError):
-    """The write or fsync of an append failed; the append was not acknowledged.
-
-    `errno` is the failed system call's error number (ENOSPC, EIO...), None when the
-    failure was no system call's.
-    """
-
-    def __init__(self, message: str, errno: int | None = None) -> None:
-        super().__init__(message)
-        self.errno = errno
-
-
-class ArtifactNotFoundError(StoreError, KeyError):
-    """The run has no artifact of that name."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "artifact not found"
 
 
 def check_batch(run_id: str, events: Sequence[Envelope], expected_seq: int, last: int) -> None:
@@ -92,9 +34,9 @@ def check_batch(run_id: str, events: Sequence[Envelope], expected_seq: int, last
         )
     for offset, event in enumerate(events, start=1):
         if event.run_id != run_id:
-            raise ValueError(f"event for run {event.run_id!r} appended to run {run_id!r}")
+            raise EventRejectedError(f"event for run {event.run_id!r} appended to run {run_id!r}")
         if event.seq != last + offset:
-            raise ValueError(
+            raise EventRejectedError(
                 f"run {run_id}: event seq {event.seq} does not follow {last + offset - 1}"
             )
     check_events(run_id, events)
@@ -261,7 +203,7 @@ class EventStore(ABC):
                 async for event in self.read(run_id, after_seq=last):
                     last = event.seq
                     yield event
-                    if event.type in TERMINAL_TYPES:  # type: ignore[attr-defined]
+                    if event.type in TERMINAL_TYPES:
                         return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(flag.wait(), self.follow_poll_interval)

@@ -15,6 +15,7 @@ from typing import Any
 import aiofiles
 import orjson
 
+from agentos._exceptions import UnsafePathError
 from agentos._files import make_dirs, write_atomic
 from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
@@ -92,7 +93,7 @@ class JsonlEventStore(EventStore):
         run_dir = self.run_dir(run_id)
         for path in (run_dir, run_dir / EVENTS_FILE):
             if path.is_symlink():
-                raise ValueError(f"refusing to write run {run_id}: {path} is a symlink")
+                raise UnsafePathError(f"refusing to write run {run_id}: {path} is a symlink")
         return run_dir
 
     def log_path(self, run_id: str) -> Path:

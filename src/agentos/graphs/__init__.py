@@ -1,5 +1,6 @@
 """Declarative graphs: specs, policies, loading, validation and topology."""
 
+from agentos._exceptions import UnknownGraphError
 from agentos.graphs.load import load_graph, parse_graph
 from agentos.graphs.policy import Budget, Policy, RetryPolicy
 from agentos.graphs.spec import GraphDefaults, GraphSpec, NodeSpec, resolve
@@ -16,6 +17,7 @@ __all__ = [
     "Policy",
     "RetryPolicy",
     "Topology",
+    "UnknownGraphError",
     "check",
     "load_graph",
     "parse_graph",

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from agentos._exceptions import InvalidInputError, UnknownGraphError
 from agentos._files import UnsafePathError, confined, write_atomic
 from agentos._names import safe_name
 from agentos.agents.registry import AgentRegistry
@@ -154,13 +155,13 @@ class Catalog:
         return f" (skipped: {'; '.join(self.problems)})" if self.problems else ""
 
     def graph(self, name: str) -> GraphSpec:
-        """The registered graph `name`; KeyError when there is none."""
+        """The registered graph `name`; UnknownGraphError (a KeyError) when there is none."""
         try:
             return self.graphs[name]
         except KeyError:
             known = ", ".join(sorted(self.graphs)) or "none"
             note = self.problems_note()
-            raise KeyError(f"unknown graph {name!r} (registered: {known}){note}") from None
+            raise UnknownGraphError(f"unknown graph {name!r} (registered: {known}){note}") from None
 
     def resolved(self, name: str) -> GraphSpec:
         """The graph with every named policy and profile it uses copied in; a problem
@@ -177,7 +178,7 @@ class Catalog:
             try:
                 blob = orjson.dumps({k: v.model_dump(mode="json") for k, v in updated.items()})
             except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
-                raise ValueError(f"cannot store {name!r}: {exc}") from None
+                raise InvalidInputError(f"cannot store {name!r}: {exc}") from None
             write_atomic(confined(self.data, self.root / f"{file}.json"), blob)
             table[name] = value
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from agentos._exceptions import AgentOSError
 from agentos.agents.registry import AgentRegistry, UnknownAgentError
 from agentos.context.profile import ContextProfile
 from agentos.graphs.policy import Policy
@@ -27,7 +28,7 @@ class GraphProblem:
         return f"{self.where}: {self.message}"
 
 
-class GraphValidationError(Exception):
+class GraphValidationError(AgentOSError):
     """A graph cannot be loaded or run; `problems` lists every reason."""
 
     def __init__(self, problems: list[GraphProblem]) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentos._exceptions import ProviderError as ProviderError
 from agentos.context.tokens import TokenCounter
 from agentos.routing.pool import ProviderSpec
 
@@ -42,10 +43,6 @@ class CompletionResponse(BaseModel):
     tokens_out: int
     latency_ms: float
     cost: float
-
-
-class ProviderError(Exception):
-    """A retryable failure of a provider."""
 
 
 class Provider(Protocol):

@@ -8,6 +8,9 @@ from collections.abc import Collection, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from agentos._exceptions import InvalidInputError
+from agentos._exceptions import NoModelFitsError as NoModelFitsError
+from agentos._exceptions import RoutingError as RoutingError
 from agentos.context.tokens import SimpleTokenCounter
 from agentos.routing.pool import ProviderPool
 from agentos.routing.providers import (
@@ -60,21 +63,7 @@ class Attempt(BaseModel):
     waited_ms: float = 0.0  # how long the call waited for a free slot before this try
 
 
-class NoModelFitsError(Exception):
-    """No model in the pool meets the tier range and holds the tokens needed."""
-
-    def __init__(self, tokens_needed: int, largest_window: int | None, tier: str) -> None:
-        self.tokens_needed = tokens_needed
-        self.largest_window = largest_window
-        self.tier = tier
-        if largest_window is None:
-            detail = f"no model in the pool has {tier}"
-        else:
-            detail = f"the largest context window with {tier} is {largest_window:,} tokens"
-        super().__init__(f"no model fits {tokens_needed:,} tokens: {detail}")
-
-
-class AllProvidersFailedError(Exception):
+class AllProvidersFailedError(RoutingError):
     """Every candidate of a selection was saturated or failed."""
 
     def __init__(self, attempts: list[Attempt]) -> None:
@@ -109,7 +98,7 @@ class Router:
         long_wait: float = 1.0,
     ) -> None:
         if max_wait < 0 or long_wait < 0:
-            raise ValueError("max_wait and long_wait must be >= 0")
+            raise InvalidInputError("max_wait and long_wait must be >= 0")
         self.pool = pool
         self.max_wait = max_wait
         self.long_wait = long_wait
@@ -118,7 +107,7 @@ class Router:
             providers = {p.name: SimulatedProvider(p, counter) for p in pool.providers}
         missing = sorted({p.name for p in pool.providers} - set(providers))
         if missing:
-            raise ValueError(f"no provider implementation for {missing}")
+            raise InvalidInputError(f"no provider implementation for {missing}")
         self.providers: dict[str, Provider] = dict(providers)
         self._in_flight: dict[Pair, int] = {}
         # per pair, the calls waiting for one of its slots, first come first served

@@ -8,15 +8,10 @@ from typing import Any
 
 import orjson
 
+from agentos._exceptions import InvalidEventError
+from agentos._exceptions import UnknownStepError as UnknownStepError
 from agentos.events import model as ev
 from agentos.state.run_state import NodeState, ReplayOrigin, RunState, WorkspaceFile
-
-
-class UnknownStepError(LookupError):
-    """A step (node name or seq) that the run does not have."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown step"
 
 
 def _node(state: RunState, e: ev.Envelope) -> NodeState:
@@ -192,12 +187,12 @@ def evolve(state: RunState, event: ev.Envelope) -> RunState:
 
     The live runtime and `fold` both build state with this function only.
     """
-    kind: str = event.type  # type: ignore[attr-defined]
+    kind = event.type
     handler = _HANDLERS.get(kind)
     if handler is None:
-        raise ValueError(f"evolve has no rule for event type {kind!r}")
+        raise InvalidEventError(f"evolve has no rule for event type {kind!r}")
     if event.seq != state.last_seq + 1:
-        raise ValueError(f"event seq {event.seq} does not follow {state.last_seq}")
+        raise InvalidEventError(f"event seq {event.seq} does not follow {state.last_seq}")
     handler(state, event)
     state.last_seq = event.seq
     state.updated_at = event.ts
@@ -206,7 +201,7 @@ def evolve(state: RunState, event: ev.Envelope) -> RunState:
 
 def starts_step(event: ev.Envelope, step: str) -> bool:
     """Whether `event` is the first sign of node `step` starting."""
-    return event.node == step and event.type in ("node_scheduled", "node_started")  # type: ignore[attr-defined]
+    return event.node == step and event.type in ("node_scheduled", "node_started")
 
 
 class Folding:

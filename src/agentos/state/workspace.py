@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
+from agentos._exceptions import InvalidInputError
 from agentos.events import model as ev
 from agentos.eventstore.base import EventStore
 from agentos.state.run_state import RunState
@@ -32,6 +33,6 @@ async def rebuild_workspace(
 ) -> None:
     """Recreate `root` as the workspace was after `events` (base snapshot + file events)."""
     if state.workspace_base is None:
-        raise ValueError(f"run {run_id} has no workspace")
+        raise InvalidInputError(f"run {run_id} has no workspace")
     base = await store.get_artifact(run_id, state.workspace_base)
     await asyncio.to_thread(materialize, root, base, file_writes(events))

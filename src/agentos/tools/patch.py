@@ -7,13 +7,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from agentos._exceptions import PatchError as PatchError
+
 NO_NEWLINE = "\\ No newline at end of file"
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 DEV_NULL = "/dev/null"
-
-
-class PatchError(ValueError):
-    """A patch that is malformed or does not apply."""
 
 
 @dataclass

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from agentos._exceptions import PathEscapeError as PathEscapeError
 from agentos._names import safe_name as safe_name
-
-
-class PathEscapeError(ValueError):
-    """A relative path that is malformed or would leave its root directory."""
 
 
 def resolve_inside(root: Path, rel: str) -> Path:

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from agentos._exceptions import InvalidInputError
+
 Severity = Literal["low", "medium", "high", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 SNIPPET_CHARS = 120
@@ -186,6 +188,7 @@ def scan(files: Mapping[str, str]) -> list[Finding]:
 def blocking(findings: list[Finding], fail_on: str = "high") -> list[Finding]:
     """Return the findings whose severity is at or above ``fail_on``."""
     if fail_on not in SEVERITY_ORDER:
-        raise ValueError(f"unknown severity {fail_on!r}: use one of {', '.join(SEVERITY_ORDER)}")
+        levels = ", ".join(SEVERITY_ORDER)
+        raise InvalidInputError(f"unknown severity {fail_on!r}: use one of {levels}")
     threshold = SEVERITY_ORDER[fail_on]
     return [f for f in findings if SEVERITY_ORDER[f.severity] >= threshold]

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from agentos._exceptions import InvalidEventError, UnsafePathError
 from agentos.tools.patch import apply_unified_patch, patch_paths
 from agentos.tools.paths import PathEscapeError, resolve_inside
 
@@ -76,9 +77,9 @@ def apply_write(root: Path, write: FileWrite) -> None:
         target.unlink(missing_ok=True)
         return
     if write.content is None:
-        raise ValueError(f"write of {write.path!r} carries no content")
+        raise InvalidEventError(f"write of {write.path!r} carries no content")
     if write.sha256 is not None and _digest(write.content) != write.sha256:
-        raise ValueError(f"write of {write.path!r} does not match its sha256")
+        raise InvalidEventError(f"write of {write.path!r} does not match its sha256")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(write.content.encode("utf-8"))
 
@@ -87,7 +88,7 @@ def materialize(root: Path, base: Mapping[str, str], writes: Iterable[FileWrite]
     """Rebuild ``root`` from scratch: the ``base`` files, then ``writes`` in order."""
     real = root.resolve()
     if real == Path(real.anchor) or real == Path.home().resolve():
-        raise ValueError(f"refusing to rebuild {root}: not a workspace directory")
+        raise UnsafePathError(f"refusing to rebuild {root}: not a workspace directory")
     if root.exists() or root.is_symlink():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -147,7 +148,7 @@ class Workspace:
         """Return sorted relative paths of files matching the glob ``pattern``."""
         pure = PurePosixPath(pattern)
         if pure.is_absolute() or ".." in pure.parts:
-            raise ValueError(f"glob must stay inside the workspace: {pattern!r}")
+            raise PathEscapeError(f"glob must stay inside the workspace: {pattern!r}")
         root = self.root.resolve()
         found: set[str] = set()
         for full in root.glob(pattern):

@@ -1,10 +1,11 @@
-"""Per-node concurrency limits across runs: running attempts and the runs that wait."""
+"""Per-node concurrency limits across runs: a pure table of running attempts and the
+attempts that wait, handed to every run machine of a supervisor."""
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 
-from agentos.actors.messages import RetryDue
+from agentos.machine.facts import RetryDue
 
 
 class NodeSlots:

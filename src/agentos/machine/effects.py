@@ -1,0 +1,119 @@
+"""Effects: what the shell does once a decision's events are acknowledged, as data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentos.context.manifest import CompiledContext
+from agentos.context.profile import ContextProfile
+from agentos.events.model import Envelope
+from agentos.machine.facts import RetryDue
+from agentos.routing.router import Selection
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Run one attempt of a node on its node actor (the job it gets)."""
+
+    run_id: str
+    node: str
+    attempt: int
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    upstream: dict[str, dict[str, Any]]
+    params: dict[str, Any]
+    timeout: float | None
+    context: CompiledContext | None
+    model: Selection | None
+    workspace_root: str | None
+    seed: int
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """Compile an attempt's context and choose its model, then report `Prepared`.
+
+    Done outside the decision: compiling may read workspace files, and choosing looks at
+    the providers' load. What the run knew when the attempt started travels with it.
+    """
+
+    run_id: str
+    node: str
+    attempt: int
+    profile_name: str
+    profile: ContextProfile
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    artifacts: dict[str, Any]
+    workspace_root: str | None
+    min_tier: int
+    max_tier: int | None
+    preferred: list[str]
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    """Feed `due` back to the run after `delay` seconds."""
+
+    delay: float
+    due: RetryDue
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Resolve a caller's reply with `value`."""
+
+    reply: object
+    value: Any
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Fail a caller's reply with `error`."""
+
+    reply: object
+    error: Exception
+
+
+@dataclass(frozen=True)
+class CancelAttempts:
+    """Stop the running attempts of these nodes of the run."""
+
+    run_id: str
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SlotFreed:
+    """A concurrency slot of `node` was given back while attempts wait for it."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The run ended: answer who waits for its end, release its log."""
+
+    run_id: str
+
+
+Effect = Dispatch | Prepare | RetryLater | Answer | Refuse | CancelAttempts | SlotFreed | Finished
+
+
+@dataclass
+class Decision:
+    """The events to append for a fact and the effects to carry out once they are durable."""
+
+    events: list[Envelope] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    def extend(self, other: Decision) -> None:
+        """Add `other`'s events and effects after these (one batch, one ack)."""
+        self.events += other.events
+        self.effects += other.effects
+
+    def kinds(self) -> Sequence[str]:
+        """The event types, in order (for tests and logs)."""
+        return [str(getattr(e, "type", "")) for e in self.events]

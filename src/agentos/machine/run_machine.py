@@ -1,0 +1,408 @@
+"""The run state machine: given a run's state and one fact, the events and effects.
+
+`RunMachine.handle(fact) -> Decision` is the decide step of a run, pure: no I/O, no
+asyncio, no actors, no clock but the one it is handed. It evolves its `state` with the
+events it returns (the same `evolve` as `fold`), so `fold(events so far) == state`. The
+shell that drives it appends `Decision.events`, then carries out `Decision.effects`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from agentos.actors.errors import BudgetExceededError, RunEndedError
+from agentos.events import model as ev
+from agentos.graphs.spec import GraphSpec
+from agentos.graphs.topology import Topology
+from agentos.machine.effects import (
+    Answer,
+    CancelAttempts,
+    Decision,
+    Dispatch,
+    Effect,
+    Finished,
+    Prepare,
+    Refuse,
+    RetryLater,
+    SlotFreed,
+)
+from agentos.machine.facts import (
+    Cancel,
+    Fact,
+    ModelCall,
+    NodeDone,
+    Prepared,
+    RetryDue,
+    Start,
+)
+from agentos.machine.plan import ACTIVE_NODE, interrupted, plan
+from agentos.machine.slots import NodeSlots
+from agentos.routing.budget import budget_exceeded
+from agentos.state.fold import evolve
+from agentos.state.run_state import RunState
+
+Clock = Callable[[], datetime]
+
+#: events that settle a node: only after one can the plan of a run change
+_SETTLING = frozenset({ev.NodeSucceeded, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled})
+
+INTERRUPTED = "interrupted: the attempt did not finish before the process stopped"
+
+
+def context_artifact(manifest_sha256: str) -> str:
+    """The artifact name under which an attempt's context text is kept."""
+    return f"context-{manifest_sha256[:16]}"
+
+
+class RunMachine:
+    """The decisions of one run. `slots` is the concurrency table of every run of the
+    graph (shared by the supervisor's machines); `lowest_tier` is the pool's lowest model
+    tier, where a run whose budget says "downgrade" routes from then on."""
+
+    def __init__(
+        self,
+        state: RunState,
+        spec: GraphSpec,
+        topo: Topology,
+        slots: NodeSlots,
+        clock: Clock,
+        *,
+        lowest_tier: int = 1,
+        workspace_root: str | None = None,
+        artifacts: dict[str, Any] | None = None,
+    ) -> None:
+        self.state = state
+        self.spec = spec
+        self.topo = topo
+        self.slots = slots
+        self.clock = clock
+        self.lowest_tier = lowest_tier
+        self.workspace_root = workspace_root
+        self.artifacts = dict(artifacts or {})
+        self.max_tier = lowest_tier if state.budget_action == "downgrade" else None
+        self._replan = True  # a node settled since the last plan
+        self._out = Decision()
+
+    @property
+    def run_id(self) -> str:
+        return self.state.run_id
+
+    # entry points: each returns the decision and starts a fresh one
+
+    @classmethod
+    def start(
+        cls,
+        fact: Start,
+        spec: GraphSpec,
+        topo: Topology,
+        slots: NodeSlots,
+        clock: Clock,
+        lowest_tier: int = 1,
+    ) -> tuple[RunMachine, Decision]:
+        """A new run: run_created, workspace_created (if any), run_started, first nodes."""
+        machine = cls(RunState(run_id=fact.run_id), spec, topo, slots, clock)
+        machine.lowest_tier = lowest_tier
+        data = ev.RunCreatedData(
+            graph=spec.name, spec=topo.spec_doc, inputs=fact.inputs, budget=fact.budget
+        )
+        machine._append(ev.RunCreated(seq=1, run_id=fact.run_id, ts=clock(), data=data))
+        if fact.workspace is not None:
+            machine.workspace_root = fact.workspace.root
+            machine._emit(
+                ev.WorkspaceCreated,
+                source=fact.workspace.source,
+                artifact=fact.workspace.artifact,
+                files=fact.workspace.files,
+            )
+        machine._emit(ev.RunStarted)
+        machine._advance()
+        machine._effect(Answer(fact.reply, fact.run_id))
+        return machine, machine._take()
+
+    def resume(self, reply: object = None) -> Decision:
+        """Carry on from the state (after a crash, or a replay's fork): the attempts that
+        never finished are recorded as interrupted and started again."""
+        if self.state.status == "pending":
+            self._emit(ev.RunStarted)
+        for name in interrupted(self.state):
+            node = self.state.nodes[name]
+            attempt = node.attempts + 1
+            if node.status == "running":
+                self._emit(ev.NodeRetrying, name, attempt - 1, delay=0.0, error=INTERRUPTED)
+            self._start_node(name, attempt)
+        self._advance()
+        self._effect(Answer(reply, self.run_id))
+        return self._take()
+
+    def handle(self, fact: Fact) -> Decision:
+        """The events and effects that follow from `fact`."""
+        if self.state.finished:
+            return Decision(effects=orphaned(fact, self.slots))
+        if isinstance(fact, NodeDone):
+            self._node_done(fact)
+        elif isinstance(fact, Prepared):
+            self._prepared(fact)
+        elif isinstance(fact, ModelCall):
+            self._model_call(fact)
+        elif isinstance(fact, RetryDue):
+            node = self.state.nodes.get(fact.node)
+            if node is not None and node.status in ("retrying", "scheduled"):
+                self._start_node(fact.node, fact.attempt)
+        elif isinstance(fact, Cancel):
+            self._end(ev.RunCancelled, reason=fact.reason or "cancelled")
+            self._effect(Answer(fact.reply, None))
+        self._advance()
+        return self._take()
+
+    def drop(self) -> list[Effect]:
+        """The run stops here without an event (its append failed): give back its slots
+        and stop its attempts."""
+        effects: list[Effect] = []
+        for name, node in self.state.nodes.items():
+            if node.status == "running" and self.slots.release(name):
+                effects.append(SlotFreed(name))
+        self.slots.forget(self.run_id)
+        effects.append(CancelAttempts(self.run_id, tuple(self.state.nodes)))
+        return effects
+
+    # facts
+
+    def _node_done(self, done: NodeDone) -> None:
+        self._release(done.node)
+        node = self.state.nodes.get(done.node)
+        if node is None or node.status != "running" or node.attempts != done.attempt:
+            return  # an attempt the run no longer waits for (cancelled or superseded)
+        for name, meta in done.artifacts.items():
+            self._emit(ev.ArtifactWritten, done.node, done.attempt, name=name, **meta)
+        for write in done.writes:
+            self._emit(ev.FileWritten, done.node, done.attempt, **write.model_dump())
+        ok, error, kind = done.ok, done.error, done.error_type
+        if ok and done.next is not None:
+            unknown = sorted(set(done.next) - set(self.topo.successors(done.node)))
+            if unknown:
+                ok, kind = False, "ValueError"
+                error = f"chose {unknown}, which are not successors of {done.node!r}"
+        if ok:
+            self._emit(
+                ev.NodeSucceeded,
+                done.node,
+                done.attempt,
+                output=done.output,
+                next=done.next,
+                duration_ms=done.duration_ms,
+            )
+        else:
+            self._node_failed(done.node, done.attempt, error, kind)
+
+    def _node_failed(self, name: str, attempt: int, error: str, kind: str) -> None:
+        policy = self.topo.policy(name)
+        final = attempt >= policy.retry.max_attempts
+        self._emit(
+            ev.NodeFailed, name, attempt, error=error, error_type=kind or "Error", final=final
+        )
+        if not final:
+            delay = policy.retry.delay(attempt, f"{self.spec.name}:{name}")
+            self._emit(ev.NodeRetrying, name, attempt, delay=delay, error=error)
+            self._effect(RetryLater(delay, RetryDue(self.run_id, name, attempt + 1)))
+        elif policy.on_failure == "fail_run":
+            self._end(ev.RunFailed, error=f"node {name} failed: {error}", node=name)
+
+    def _prepared(self, fact: Prepared) -> None:
+        node = self.state.nodes.get(fact.node)
+        if node is None or node.status != "running" or node.attempts != fact.attempt:
+            return  # the run moved on (cancelled): its slot went with it
+        if fact.context is not None:
+            manifest = fact.context.manifest
+            self._emit(
+                ev.ContextCompiled,
+                fact.node,
+                fact.attempt,
+                profile=self.topo.node(fact.node).context or "",
+                manifest=manifest.model_dump(mode="json"),
+                context_artifact=context_artifact(manifest.context_sha256),
+            )
+        if fact.error:  # no model fits the compiled context
+            self._release(fact.node)
+            self._node_failed(fact.node, fact.attempt, fact.error, fact.error_type)
+            return
+        if fact.model is not None:
+            self._emit(
+                ev.ModelSelected,
+                fact.node,
+                fact.attempt,
+                provider=fact.model.chosen.provider,
+                model=fact.model.chosen.model,
+                reason=fact.model.reason,
+                candidates=[c.model_dump(mode="json") for c in fact.model.candidates],
+            )
+        self._dispatch(fact.node, fact.attempt, fact)
+
+    def _model_call(self, call: ModelCall) -> None:
+        self._emit(ev.ModelCalled, call.node, call.attempt, **call.data)
+        state = self.state
+        decision = budget_exceeded(state.budget, state.budget_action, state.usage)
+        if decision is not None:
+            self._emit(ev.BudgetExceeded, call.node, call.attempt, **decision.model_dump())
+        if decision is not None and decision.action == "fail":
+            self._end(ev.RunFailed, error=f"budget exceeded: {decision.reason}")
+            self._effect(Refuse(call.reply, BudgetExceededError(decision.reason)))
+            return
+        if decision is not None and decision.action == "downgrade":
+            self.max_tier = self.lowest_tier
+        self._effect(Answer(call.reply, None))
+
+    # scheduling
+
+    def _advance(self) -> None:
+        """Start or skip what the state allows; finish the run when all is done."""
+        # the plan reads settled nodes only: until one settles again it stays the same
+        if not self._replan or self.state.finished:
+            return
+        step = plan(self.state, self.topo)
+        for name, reason in step.skip:
+            self._emit(ev.NodeSkipped, name, reason=reason)
+        self._replan = False  # the plan saw its own skips
+        for name in step.start:
+            self._start_node(name, 1)
+        if step.finished:  # every node succeeded, failed (continuing) or was skipped
+            self._emit(ev.RunSucceeded)
+
+    def _start_node(self, name: str, attempt: int) -> None:
+        policy = self.topo.policy(name)
+        if not self.slots.take(name, policy.concurrency):
+            # node_scheduled marks a node that is ready but waits for a slot
+            if self.state.nodes[name].status == "pending":
+                self._emit(ev.NodeScheduled, name, attempt)
+            self.slots.wait(RetryDue(self.run_id, name, attempt))
+            return
+        self._emit(ev.NodeStarted, name, attempt)
+        node = self.topo.node(name)
+        profile = self.spec.profile_for(name) if node.context is not None else None
+        if profile is None:
+            self._dispatch(name, attempt, None)
+            return
+        self._effect(
+            Prepare(
+                run_id=self.run_id,
+                node=name,
+                attempt=attempt,
+                profile_name=node.context or "",
+                profile=profile,
+                inputs=self.state.inputs,
+                outputs=self._outputs(),
+                artifacts=dict(self.artifacts),
+                workspace_root=self.workspace_root,
+                min_tier=policy.min_tier if self.max_tier is None else 1,
+                max_tier=self.max_tier,
+                preferred=list(policy.preferred_models),
+            )
+        )
+
+    def _dispatch(self, name: str, attempt: int, prepared: Prepared | None) -> None:
+        policy = self.topo.policy(name)
+        self._effect(
+            Dispatch(
+                run_id=self.run_id,
+                node=name,
+                attempt=attempt,
+                inputs=self.state.inputs,
+                outputs=self._outputs(),
+                upstream=self._upstream(name),
+                params=self.topo.node(name).params,
+                timeout=policy.timeout,
+                context=prepared.context if prepared else None,
+                model=prepared.model if prepared else None,
+                workspace_root=self.workspace_root,
+                seed=zlib.crc32(f"{name}:{attempt}".encode()),
+            )
+        )
+
+    def _end(self, cls: type[ev.Envelope], **data: Any) -> None:
+        """Cancel what is still active and end the run with `cls`."""
+        active = [n for n, s in self.state.nodes.items() if s.status in ACTIVE_NODE]
+        for name in active:
+            if self.state.nodes[name].status == "running":
+                self._release(name)
+        self.slots.forget(self.run_id)
+        reason = f"run ended ({cls.model_fields['type'].default})"
+        for name in active:
+            self._emit(ev.NodeCancelled, name, reason=reason)
+        self._emit(cls, **data)
+        if active:
+            self._effect(CancelAttempts(self.run_id, tuple(active)))
+
+    def _release(self, name: str) -> None:
+        if self.slots.release(name):
+            self._effect(SlotFreed(name))
+
+    # what agents see
+
+    def _outputs(self) -> dict[str, Any]:
+        """The recorded outputs of every node that succeeded so far."""
+        return {
+            name: node.output
+            for name, node in self.state.nodes.items()
+            if node.status == "succeeded" and node.output is not None
+        }
+
+    def _upstream(self, name: str) -> dict[str, dict[str, Any]]:
+        """Status, output and error of each direct predecessor: what a join decides on."""
+        nodes = self.state.nodes
+        return {
+            pred: {
+                "status": nodes[pred].status,
+                "output": nodes[pred].output,
+                "error": nodes[pred].error,
+            }
+            for pred in self.topo.predecessors(name)
+        }
+
+    # the decision being built
+
+    def _emit(
+        self,
+        cls: type[ev.Envelope],
+        node: str | None = None,
+        attempt: int | None = None,
+        **data: Any,
+    ) -> None:
+        """Create the next event, apply it to the state and add it to the decision."""
+        fields: dict[str, Any] = {
+            "seq": self.state.last_seq + 1,
+            "run_id": self.state.run_id,
+            "ts": self.clock(),
+            "node": node,
+            "attempt": attempt,
+        }
+        if data:
+            fields["data"] = data
+        self._append(cls(**fields))
+        if cls in _SETTLING:
+            self._replan = True
+
+    def _append(self, event: ev.Envelope) -> None:
+        evolve(self.state, event)
+        self._out.events.append(event)
+
+    def _effect(self, effect: Effect) -> None:
+        self._out.effects.append(effect)
+
+    def _take(self) -> Decision:
+        out, self._out = self._out, Decision()
+        if self.state.finished:
+            out.effects.append(Finished(self.run_id))
+        return out
+
+
+def orphaned(fact: Fact, slots: NodeSlots) -> list[Effect]:
+    """The effects of a fact for a run that has ended (or is not driven here any more)."""
+    if isinstance(fact, ModelCall):
+        return [Refuse(fact.reply, RunEndedError(f"run {fact.run_id} is no longer running"))]
+    if isinstance(fact, Cancel):
+        return [Answer(fact.reply, None)]
+    if isinstance(fact, NodeDone) and slots.release(fact.node):
+        return [SlotFreed(fact.node)]
+    return []
