@@ -1,0 +1,70 @@
+"""Any sequence of facts keeps the machine's state equal to the fold of its events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from machine_support import Driven, fan_graph
+
+from agentos.machine.effects import Dispatch, Finished
+from agentos.machine.facts import Cancel, ModelCall, RetryDue
+from agentos.state.fold import fold
+
+NODES = ["planner", "a", "b", "c", "join", "last", "nope"]
+
+facts = st.lists(
+    st.tuples(
+        st.sampled_from(["done", "retry", "cancel", "call"]),
+        st.sampled_from(NODES),
+        st.integers(1, 3),
+        st.booleans(),
+        st.sampled_from([None, ["a"], ["b", "c"], ["last"]]),
+    ),
+    max_size=40,
+)
+
+policies = st.sampled_from(
+    [
+        {},
+        {"on_failure": "continue"},
+        {"retry": {"max_attempts": 2, "initial_interval": 0.1}},
+        {"concurrency": 1, "retry": {"max_attempts": 3}},
+    ]
+)
+
+
+def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any) -> Any:
+    if kind == "done":
+        return run.done(node, attempt, ok, next=chosen if ok else None, error="e")
+    if kind == "retry":
+        return run.handle(RetryDue("r1", node, attempt))
+    if kind == "cancel":
+        return run.handle(Cancel("r1", "stop", None))
+    data = {"provider": "p", "model": "m", "tokens_in": attempt * 40, "tokens_out": 0}
+    data |= {"cost": 0.0, "latency_ms": 1.0, "fallbacks": []}
+    return run.handle(ModelCall("r1", node, attempt, data, None))
+
+
+@settings(max_examples=200, deadline=None)
+@given(policy=policies, steps=facts, on_exceed=st.sampled_from(["fail", "downgrade"]))
+def test_fold_of_the_events_is_the_machine_state(
+    policy: dict[str, Any], steps: list[tuple[str, str, int, bool, Any]], on_exceed: str
+) -> None:
+    run = Driven(fan_graph(policy=policy), budget={"max_tokens": 200, "on_exceed": on_exceed})
+    finished_at = None
+    for i, step in enumerate(steps):
+        decision = _fact(run, *step)
+        assert fold(run.log).model_dump() == run.machine.state.model_dump()
+        # a dispatched attempt is one the state says is running, with that attempt number
+        for job in (e for e in decision.effects if isinstance(e, Dispatch)):
+            node = run.machine.state.nodes[job.node]
+            assert (node.status, node.attempts) == ("running", job.attempt)
+        if any(isinstance(e, Finished) for e in decision.effects):
+            assert finished_at is None, "a run finishes once"
+            finished_at = i
+        elif finished_at is not None:
+            assert decision.events == [], "nothing is appended after the end"
+    assert [e.seq for e in run.log] == list(range(1, len(run.log) + 1))
+    assert all(e.run_id == "r1" for e in run.log)
