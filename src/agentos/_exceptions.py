@@ -29,7 +29,7 @@ AgentOSError
  ├── UnknownGraphError (KeyError)                -> 404
  ├── UnknownAgentError (LookupError)
  ├── UnknownStepError (LookupError)              -> 422 (a replay step the run lacks)
- ├── GraphValidationError [graphs.validate]      -> 422, every problem listed
+ ├── GraphValidationError [graphs.problems]      -> 422, every problem listed
  ├── AgentNotAllowedError (PermissionError)      -> 403
  ├── RoutingError                                no model could serve a node
  │    ├── NoModelFitsError

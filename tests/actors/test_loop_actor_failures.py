@@ -92,7 +92,7 @@ def test_a_stopped_actor_refuses_a_reply_it_was_told_to_give(loop_thread: LoopTh
 
     def tell_then_stop() -> None:  # on the loop: the stop is handled before the message
         actor.tell(Ask(reply))
-        actor.actor_inbox.actor._stop()  # type: ignore[attr-defined]
+        actor.actor_inbox.actor.halt()  # type: ignore[attr-defined]
 
     loop_thread.loop.call_soon_threadsafe(tell_then_stop)
     with pytest.raises(pykka.ActorDeadError):

@@ -11,6 +11,8 @@ import pytest
 from api_support import OpenClient
 
 from agentos.api.app import create_app
+from agentos.demo import registry as demo_agents
+from agentos.demo.graph import resolve_source
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +32,13 @@ def open_client(data_dir: Path) -> OpenClient:
 
     @asynccontextmanager
     async def opened(token: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(data_dir, token=token, allow_agents=["api_support:*"])
+        app = create_app(
+            data_dir,
+            token=token,
+            agents=demo_agents,
+            allow_agents=["api_support:*"],
+            resolve_source=resolve_source,
+        )
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from agentos.api.app import create_app
 from agentos.api.models import Detail, GraphRefused, InvalidRequest
+from agentos.demo import registry as demo_agents
 
 TOKEN = "t0ken-for-the-security-tests"
 SAMPLE = Path(__file__).resolve().parents[2] / "examples/sample_repo"
@@ -67,7 +68,7 @@ async def test_registered_agents_and_allowed_patterns_pass(client: httpx.AsyncCl
 
 
 async def test_without_patterns_only_registered_agents_pass(data_dir: Path) -> None:
-    app = create_app(data_dir)
+    app = create_app(data_dir, agents=demo_agents)
     async with app.router.lifespan_context(app), _client(app) as client:
         assert (await client.post("/graphs", json=graph("demo.release"))).is_success
         res = await client.post("/graphs", json=graph("api_support:echo"))
@@ -128,7 +129,7 @@ async def test_the_demo_write_then_execute_chain_is_refused(
 
 
 async def test_a_host_not_allowed_is_refused(data_dir: Path) -> None:
-    app = create_app(data_dir, allowed_hosts=["127.0.0.1", "localhost"])
+    app = create_app(data_dir, agents=demo_agents, allowed_hosts=["127.0.0.1", "localhost"])
     async with _client(app, base="http://127.0.0.1:8000") as client:
         assert (await client.get("/health")).status_code == 200
         ok = await client.get("/health", headers={"Host": "LOCALHOST:9"})

@@ -17,6 +17,8 @@ import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from agentos.api.app import create_app
+from agentos.demo import registry as demo_agents
+from agentos.demo.graph import resolve_source
 from chromium_support import ARGS, CHROMIUM, NEEDS_CHROMIUM
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -56,7 +58,7 @@ def token_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
 def serving(data: Path, **options: Any) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(data, **options),
+        create_app(data, agents=demo_agents, resolve_source=resolve_source, **options),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -129,10 +129,14 @@ def thread_server(data_dir: Path, token: str | None = None, **options: Any) -> I
     import uvicorn
 
     from agentos.api.app import create_app
+    from agentos.demo import registry as demo_agents
+    from agentos.demo.graph import resolve_source
 
     sock = _bound_socket()
     port = sock.getsockname()[1]
     options.setdefault("allow_agents", [ALLOW])
+    options.setdefault("agents", demo_agents)  # what `agentos serve` passes
+    options.setdefault("resolve_source", resolve_source)
     config = uvicorn.Config(
         create_app(data_dir, token=token, **options),
         log_level="warning",
@@ -217,13 +221,17 @@ def _serve_child(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from agentos.api.app import create_app
+    from agentos.demo import registry as demo_agents
+    from agentos.demo.graph import resolve_source
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--max-seconds", type=float, default=600)
     args = parser.parse_args(argv)
     sock = _bound_socket()
-    app = create_app(args.data, allow_agents=[ALLOW])
+    app = create_app(
+        args.data, agents=demo_agents, allow_agents=[ALLOW], resolve_source=resolve_source
+    )
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)
     srv = uvicorn.Server(config)
     parent = os.getppid()

@@ -23,6 +23,8 @@ from rel_http_server import fast_graph
 from test_rel_disk_faults import FaultyOps
 
 from agentos.api.app import create_app
+from agentos.demo import registry as demo_agents
+from agentos.demo.graph import resolve_source
 from agentos.events import Envelope
 from agentos.events.codec import encode
 from agentos.eventstore import JsonlEventStore
@@ -84,7 +86,7 @@ def test_cli_run_on_a_full_disk_exits_with_one_line_then_resumes(tmp_path: Path)
 @asynccontextmanager
 async def faulty_server(data: Path, faults: FaultyOps) -> AsyncIterator[httpx.AsyncClient]:
     """The app, its runtime's store writing through `faults`, and a client of it."""
-    app = create_app(data)
+    app = create_app(data, agents=demo_agents, resolve_source=resolve_source)
     async with app.router.lifespan_context(app):
         rt = app.state.runtime
         await rt.store.close()

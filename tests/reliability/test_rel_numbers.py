@@ -19,6 +19,8 @@ from click.testing import CliRunner
 
 from agentos.api.app import create_app
 from agentos.cli.app import cli
+from agentos.demo import registry as demo_agents
+from agentos.demo.graph import resolve_source
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Policy
 from agentos.routing.pool import default_pool
@@ -36,7 +38,7 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 @asynccontextmanager
 async def serving(data: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The app on `data` with its lifespan (what `agentos serve` starts) and a client."""
-    app = create_app(data)
+    app = create_app(data, agents=demo_agents, resolve_source=resolve_source)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -37,12 +36,9 @@ T = TypeVar("T")
 STOP_TIMEOUT = 10.0  # seconds to wait for a running loop to handle a stop
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop running on this thread, if any."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+# asyncio's get_running_loop without the exception when there is none: it runs on every
+# message a thread sends and on every wait
+_running_loop: Callable[[], asyncio.AbstractEventLoop | None] = asyncio._get_running_loop  # noqa: SLF001
 
 
 def _call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
@@ -145,9 +141,11 @@ class LoopActor(pykka.Actor):
             self._stop()
         self._step()
 
-    # pykka's runtime extension points, the ones ThreadingActor overrides. These and the
-    # calls below into pykka's actor loop are the only pykka internals used; pykka's
-    # tests pin their behaviour for pykka>=4.1,<5 (see pyproject.toml).
+    # the only pykka internals used, all here: the runtime extension points ThreadingActor
+    # overrides (_create_actor_inbox, _create_future, _start_actor_loop), the dispatch
+    # (_handle_receive) and pykka's actor loop (_actor_loop_setup, _running, _teardown,
+    # _stop). tests/actors/test_pykka_contract.py pins their behaviour; pyproject.toml
+    # pins the pykka versions it ran on.
 
     def _create_actor_inbox(self) -> _LoopInbox:  # type: ignore[override]
         return _LoopInbox(self, self._step)
@@ -176,9 +174,12 @@ class LoopActor(pykka.Actor):
         inbox.handed.clear()
         if not self.actor_stopped.is_set():
             inbox.quota = 1
-            with contextlib.suppress(_StepDone):
-                self._actor_loop_running()
-            inbox.quota = None
+            try:
+                self._actor_loop_running()  # ends after one message, by _StepDone, or a stop
+            except _StepDone:
+                pass
+            finally:
+                inbox.quota = None
         if self.actor_stopped.is_set():
             self._actor_loop_teardown()  # askers get ActorDeadError, stoppers None
             for envelope in inbox.handed:

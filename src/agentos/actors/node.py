@@ -130,7 +130,12 @@ class NodeActor(LoopActor):
         workspace = None
         if job.workspace_root is not None:
             workspace = Workspace(Path(job.workspace_root), on_write=writes.append)
-        ctx = NodeContext(
+        deadline = None if job.timeout is None else self.loop.time() + job.timeout
+
+        def complete(prompt: str, max_tokens: int) -> Awaitable[CompletionResponse]:
+            return self._complete(job, prompt, max_tokens, deadline)
+
+        return NodeContext(
             run_id=job.run_id,
             node=job.node,
             attempt=job.attempt,
@@ -141,13 +146,8 @@ class NodeActor(LoopActor):
             context=job.context,
             model=job.model,
             workspace=workspace,
+            _complete=complete if job.model is not None else None,
         )
-        if job.model is not None:
-            deadline = None if job.timeout is None else self.loop.time() + job.timeout
-            ctx._complete = lambda prompt, max_tokens: self._complete(
-                job, prompt, max_tokens, deadline
-            )
-        return ctx
 
     async def _complete(
         self, job: Dispatch, prompt: str, max_tokens: int, deadline: float | None = None

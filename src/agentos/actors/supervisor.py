@@ -153,7 +153,8 @@ class Supervisor:
 
     async def wait(self, run_id: str, timeout: float | None = None) -> RunState:
         """The run's final state, once it has ended (also for runs of other processes)."""
-        return await asyncio.wait_for(self._wait(run_id), timeout)
+        async with asyncio.timeout(timeout):
+            return await self._wait(run_id)
 
     async def run(
         self,
@@ -240,6 +241,18 @@ class Supervisor:
             await self.store.close()
         if self._loop_thread is not None:
             await asyncio.to_thread(self._loop_thread.stop)
+
+    def stop_blocking(self) -> None:
+        """`stop`, for a caller off the supervisor's loop: returns once all is stopped."""
+        self._stop_actors()
+        if self._owns_store:
+            coro = self.store.close()
+            if self.loop.is_running():
+                asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+            else:
+                asyncio.run(coro)
+        if self._loop_thread is not None:
+            self._loop_thread.stop()
 
     def _stop_actors(self) -> None:
         if not self._stopped:
@@ -382,12 +395,4 @@ class SyncSupervisor:
 
     def stop(self) -> None:
         """See `Supervisor.stop`."""
-        self._sup._stop_actors()
-        if self._sup._owns_store:
-            coro = self._sup.store.close()
-            if self._sup.loop.is_running():
-                asyncio.run_coroutine_threadsafe(coro, self._sup.loop).result()
-            else:
-                asyncio.run(coro)
-        if self._sup._loop_thread is not None:
-            self._sup._loop_thread.stop()
+        self._sup.stop_blocking()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from agentos.api.auth import require_token
 from agentos.api.guard import RequestGuard
 from agentos.api.models import ERROR_RESPONSES, HTML_ERROR_RESPONSES
 from agentos.api.redact import redact_access_log
-from agentos.api.runtime import Runtime
+from agentos.api.runtime import Runtime, from_cwd
 from agentos.eventstore.jsonl import default_root
 from agentos.graphs.validate import GraphValidationError
 
@@ -35,13 +35,16 @@ def create_app(
     *,
     allow_agents: Sequence[str] = (),
     allowed_hosts: Sequence[str] | None = None,
+    resolve_source: Callable[[str], Path] = from_cwd,
 ) -> FastAPI:
     """The app over `data_dir` (default AGENTOS_DATA_DIR or ./data).
 
     `token` (default AGENTOS_API_TOKEN) turns on bearer authentication. HTTP clients may
-    name the agents registered in `agents` (default: the demo's) and import paths matching
-    an `allow_agents` pattern (fnmatch over `module:callable`). With `allowed_hosts`, a
-    request whose Host is not one of them is refused. Supervisors start in the lifespan,
+    name the agents registered in `agents` (default: `agentos.agents.default_registry`) and
+    import paths matching an `allow_agents` pattern (fnmatch over `module:callable`). With
+    `allowed_hosts`, a request whose Host is not one of them is refused. A relative
+    workspace source in a run's inputs becomes `resolve_source(value)` (default: against
+    the current directory). Supervisors start in the lifespan,
     on the server's loop, and runs left unfinished are resumed there.
     """
     root = Path(data_dir) if data_dir is not None else default_root()
@@ -49,7 +52,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime(root, agents)
+        runtime = Runtime(root, agents, resolve_source=resolve_source)
         app.state.runtime = runtime
         try:
             app.state.resumed = await runtime.resume_unfinished()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from agentos._exceptions import InvalidEventError
 from agentos.actors._loop import LoopThread
 from agentos.actors.stall import RunStalledError
 from agentos.actors.supervisor import Supervisor
-from agentos.agents.registry import AgentRegistry
+from agentos.agents.registry import AgentRegistry, default_registry
 from agentos.api.stalls import stalled_view
 from agentos.eventstore.base import CorruptLogError, StoreError, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
@@ -28,11 +28,9 @@ from agentos.state.run_state import RunState
 log = logging.getLogger(__name__)
 
 
-def demo_registry() -> AgentRegistry:
-    """The registry of the demo agents (import paths resolve through it too)."""
-    from agentos.demo import registry
-
-    return registry
+def from_cwd(source: str) -> Path:
+    """A relative workspace source, resolved against the server's current directory."""
+    return Path(source).expanduser().resolve()
 
 
 class Runtime:
@@ -44,10 +42,16 @@ class Runtime:
     """
 
     def __init__(
-        self, data_dir: Path, agents: AgentRegistry | None = None, durable: bool | None = None
+        self,
+        data_dir: Path,
+        agents: AgentRegistry | None = None,
+        durable: bool | None = None,
+        *,
+        resolve_source: Callable[[str], Path] = from_cwd,
     ) -> None:
         self.data_dir = data_dir
-        self.agents = agents if agents is not None else demo_registry()
+        self.agents = agents if agents is not None else default_registry
+        self.resolve_source = resolve_source
         self.store = JsonlEventStore(data_dir, durable=durable)
         self.catalog = Catalog(data_dir, self.agents)
         self._supervisors: dict[str, Supervisor] = {}
@@ -98,7 +102,9 @@ class Runtime:
     ) -> str:
         """Start a run of `graph` in the background; returns its id once it is durable."""
         sup = self.supervisor(graph)
-        run_id = await sup.start_run(_with_workspace(sup, inputs), budget=budget)
+        run_id = await sup.start_run(
+            _with_workspace(sup, inputs, self.resolve_source), budget=budget
+        )
         self._watch(sup, run_id)
         return run_id
 
@@ -284,15 +290,15 @@ def _rewritten(
     return before[0] != now[0] or now[1] < before[1]
 
 
-def _with_workspace(sup: Supervisor, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The inputs with the workspace source made absolute (the demo repo by default)."""
-    from agentos.demo.graph import DEFAULT_REPO, resolve_repo
-
+def _with_workspace(
+    sup: Supervisor, inputs: Mapping[str, Any], resolve_source: Callable[[str], Path]
+) -> dict[str, Any]:
+    """The inputs with a relative workspace source made absolute by `resolve_source`."""
     merged = dict(inputs)
     key = sup.spec.workspace
     if key is None:
         return merged
     value = merged.get(key, sup.spec.inputs.get(key))
     if isinstance(value, str) and value and not Path(value).is_absolute():
-        merged[key] = str(resolve_repo(None if value == DEFAULT_REPO else value))
+        merged[key] = str(resolve_source(value))
     return merged

@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from agentos.cli.console import error_console
+from agentos.cli.demo import demo_command
 from agentos.cli.errors import CliError, explain
+from agentos.cli.events import events_command
+from agentos.cli.replay import replay_command
+from agentos.cli.resume import resume_command
+from agentos.cli.run import run_command
+from agentos.cli.runs import runs_command
+from agentos.cli.serve import serve_command
 from agentos.cli.settings import Settings
 from agentos.eventstore.jsonl import default_root
 
@@ -58,25 +65,13 @@ def cli(ctx: click.Context, data: Path | None, debug: bool) -> None:
     ctx.obj = Settings(data=data if data is not None else default_root(), debug=debug)
 
 
-def _register() -> None:
-    from agentos.cli.demo import demo_command
-    from agentos.cli.events import events_command
-    from agentos.cli.replay import replay_command
-    from agentos.cli.resume import resume_command
-    from agentos.cli.run import run_command
-    from agentos.cli.runs import runs_command
-    from agentos.cli.serve import serve_command
-
-    for command in (
-        run_command,
-        runs_command,
-        events_command,
-        replay_command,
-        resume_command,
-        demo_command,
-        serve_command,
-    ):
-        cli.add_command(command)
-
-
-_register()
+for command in (
+    run_command,
+    runs_command,
+    events_command,
+    replay_command,
+    resume_command,
+    demo_command,
+    serve_command,
+):
+    cli.add_command(command)

@@ -10,6 +10,8 @@ import click
 from agentos.cli.console import out_console
 from agentos.cli.errors import usage
 from agentos.cli.settings import current
+from agentos.demo import run
+from agentos.demo.graph import resolve_repo
 
 
 @click.command("demo")
@@ -25,13 +27,10 @@ def demo_command(repo: Path | None, pr_number: int) -> None:
 
     Shows live progress and a summary; exits 0 when the run succeeds, 1 if not.
     """
-    from agentos.demo.graph import resolve_repo
-    from agentos.demo.run import run_demo
-
     try:
         source = resolve_repo(repo)
     except FileNotFoundError as exc:
         raise usage(str(exc), "pass an existing directory with --repo") from None
     settings = current()
-    result = asyncio.run(run_demo(source, pr_number, settings.data, out_console()))
+    result = asyncio.run(run.run_demo(source, pr_number, settings.data, out_console()))
     click.get_current_context().exit(result.exit_code)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from agentos._exceptions import AgentOSError, InvalidInputError, RunExistsError
 from agentos.actors.stall import RunStalledError
 from agentos.agents.registry import UnknownAgentError
+from agentos.cli.console import error_console
 from agentos.eventstore.base import CorruptLogError, RunLockedError, StoreError, UnknownRunError
 from agentos.graphs.validate import GraphValidationError
 from agentos.state.fold import UnknownStepError
@@ -28,8 +29,6 @@ class CliError(AgentOSError, click.ClickException):
         super().__init__(f"{message} ({hint})" if hint else message)
 
     def show(self, file: IO[Any] | None = None) -> None:
-        from agentos.cli.console import error_console
-
         console = error_console()
         console.print(f"[bold red]error:[/] {escape(self.message)}", soft_wrap=True)
 

@@ -14,6 +14,8 @@ import click
 from agentos._exceptions import InvalidInputError
 from agentos.cli.errors import failure, usage
 from agentos.cli.settings import current
+from agentos.demo import registry as demo_agents
+from agentos.demo.graph import resolve_source
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -106,8 +108,10 @@ def serve_command(
     app = create_app(
         data,
         token=token,
+        agents=demo_agents,
         allow_agents=split_patterns(allow_agents),
         allowed_hosts=served_hosts(host, allowed_hosts),
+        resolve_source=resolve_source,
     )
     click.echo(f"dashboard: {dashboard_url(host, port, app.state.token)}")
     redact_access_log()

@@ -12,12 +12,13 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 
+from agentos._progress import Progress
 from agentos.actors.supervisor import Supervisor
 from agentos.agents.registry import AgentRegistry
 from agentos.cli.console import out_console
 from agentos.cli.errors import CliError, Interrupted, failure
-from agentos.cli.progress import Progress
 from agentos.cli.render import print_summary
+from agentos.demo import registry
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.spec import GraphSpec
@@ -27,8 +28,6 @@ from agentos.state.run_state import RunState
 
 def agents() -> AgentRegistry:
     """The demo registry; other agents resolve by import path (package.module:callable)."""
-    from agentos.demo import registry
-
     return registry
 
 

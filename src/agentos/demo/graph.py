@@ -30,3 +30,9 @@ def resolve_repo(repo: str | Path | None = None) -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     raise FileNotFoundError(f"demo repository {path} not found (relative to {Path.cwd()})")
+
+
+def resolve_source(source: str) -> Path:
+    """A graph's relative workspace source as the demo finds it (for the HTTP server):
+    against the current directory, and examples/sample_repo in the source checkout too."""
+    return resolve_repo(None if source == DEFAULT_REPO else source)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from agentos._progress import Progress
 from agentos.actors.supervisor import Supervisor
 from agentos.agents.registry import AgentRegistry
-from agentos.cli.progress import Progress
 from agentos.demo.agents import registry
 from agentos.demo.graph import load_demo_graph, resolve_repo
 from agentos.demo.summary import print_summary

@@ -205,8 +205,11 @@ class EventStore(ABC):
                     yield event
                     if event.type in TERMINAL_TYPES:
                         return
+                # not wait_for: on 3.11 it can swallow a cancel that meets the wake-up,
+                # and a follower cancelled then would poll forever
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(flag.wait(), self.follow_poll_interval)
+                    async with asyncio.timeout(self.follow_poll_interval):
+                        await flag.wait()
         finally:
             self._subscribers.remove(run_id, entry)
 

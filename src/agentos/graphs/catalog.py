@@ -36,7 +36,8 @@ BUILTIN_GRAPHS = ("git-to-prod-multi",)
 
 def builtin_graph(name: str) -> GraphSpec:
     """A graph shipped with agentos, by name."""
-    path = resources.files("agentos.demo").joinpath(f"{name}.yaml")
+    # the file, not the module: importing agentos.demo would load its agents and actors
+    path = resources.files("agentos").joinpath("demo").joinpath(f"{name}.yaml")
     with resources.as_file(path) as file:
         return load_graph(file)
 

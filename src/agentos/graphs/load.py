@@ -10,8 +10,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
+from agentos.graphs.problems import GraphProblem, GraphValidationError
 from agentos.graphs.spec import POLICY_TAGS, GraphSpec
-from agentos.graphs.validate import GraphProblem, GraphValidationError
 
 _FORMATS: dict[str, Literal["yaml", "json"]] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 # limits on a graph document: nesting depth, and values once YAML aliases are expanded

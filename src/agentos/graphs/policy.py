@@ -1,4 +1,5 @@
-"""Node policies (retry, timeout, failure handling, routing) and run budgets."""
+"""Node policies: retry, timeout, failure handling, concurrency, routing; and run budgets
+(defined with their check in `agentos.routing.budget`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentos.events.limits import MAX_INT, MAX_SECONDS, MAX_TOKENS
+from agentos.events.limits import MAX_INT, MAX_SECONDS
+from agentos.routing.budget import Budget as Budget
 
 
 class RetryPolicy(BaseModel):
@@ -62,13 +64,3 @@ class Policy(BaseModel):
         default=1, ge=1, le=MAX_INT, description="lowest model quality tier to route to"
     )
     preferred_models: list[str] = Field(default_factory=list)
-
-
-class Budget(BaseModel):
-    """A run-level ceiling on tokens and cost."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    max_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
-    max_cost: float | None = Field(default=None, gt=0)
-    on_exceed: Literal["fail", "downgrade"] = "fail"

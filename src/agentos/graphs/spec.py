@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from agentos.context.profile import ContextProfile
 from agentos.events.limits import InputDict, Int64
 from agentos.graphs.policy import Budget, Policy
-from agentos.graphs.validate import GraphProblem, GraphValidationError
+from agentos.graphs.problems import GraphProblem, GraphValidationError
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 # tags of the policy union; load.py drops them from error locations

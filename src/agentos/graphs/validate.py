@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from agentos._exceptions import AgentOSError
 from agentos.agents.registry import AgentRegistry, UnknownAgentError
 from agentos.context.profile import ContextProfile
 from agentos.graphs.policy import Policy
-
-if TYPE_CHECKING:
-    from agentos.graphs.spec import GraphSpec
-
-
-@dataclass(frozen=True)
-class GraphProblem:
-    """One thing wrong with a graph, and where it is."""
-
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
-
-
-class GraphValidationError(AgentOSError):
-    """A graph cannot be loaded or run; `problems` lists every reason."""
-
-    def __init__(self, problems: list[GraphProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+from agentos.graphs.problems import GraphProblem as GraphProblem
+from agentos.graphs.problems import GraphValidationError as GraphValidationError
+from agentos.graphs.spec import GraphSpec
 
 
 def validate(

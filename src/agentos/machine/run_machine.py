@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from agentos.actors.errors import BudgetExceededError, RunEndedError
+from agentos._exceptions import BudgetExceededError, RunEndedError
 from agentos.events import model as ev
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.topology import Topology

@@ -1,14 +1,24 @@
-"""The run-level budget check."""
+"""Run budgets: the ceiling a run's policy sets on tokens and cost, and its check."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from agentos.graphs.policy import Budget
+from agentos.events.limits import MAX_TOKENS
 from agentos.routing.pool import ProviderPool
+
+
+class Budget(BaseModel):
+    """A run-level ceiling on tokens and cost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    max_cost: float | None = Field(default=None, gt=0)
+    on_exceed: Literal["fail", "downgrade"] = "fail"
 
 
 class BudgetLimits(Protocol):

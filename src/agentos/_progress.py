@@ -1,4 +1,7 @@
-"""Live progress of a run: one line per node start and end, and the run's end."""
+"""Live progress of a run: one line per node start and end, and the run's end.
+
+Printed by the CLI's run commands and by the demo runner alike.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from datetime import datetime
 from rich.console import Console
 from rich.markup import escape
 
-from agentos.cli.timeline import event_type
 from agentos.events import model as ev
 from agentos.events.model import TERMINAL_TYPES
 
@@ -49,7 +51,7 @@ class Progress:
         """Print the event's line, if it is a node start or end or the run's end."""
         self.events += 1
         self.start = self.start or event.ts
-        kind = event_type(event)
+        kind: str = getattr(event, "type", "?")
         elapsed = f"[dim]{(event.ts - self.start).total_seconds():8.3f}s[/]"
         if kind in _MARKS and event.node is not None:
             if kind == "node_started":
