@@ -8,7 +8,6 @@ shell that drives it appends `Decision.events`, then carries out `Decision.effec
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,10 +20,8 @@ from agentos.machine.effects import (
     Answer,
     CancelAttempts,
     Decision,
-    Dispatch,
     Effect,
     Finished,
-    Prepare,
     Refuse,
     RetryLater,
     SlotFreed,
@@ -38,6 +35,7 @@ from agentos.machine.facts import (
     RetryDue,
     Start,
 )
+from agentos.machine.jobs import dispatch, preparation
 from agentos.machine.plan import ACTIVE_NODE, interrupted, plan
 from agentos.machine.slots import NodeSlots
 from agentos.routing.budget import budget_exceeded
@@ -284,41 +282,21 @@ class RunMachine:
         if profile is None:
             self._dispatch(name, attempt, None)
             return
-        self._effect(
-            Prepare(
-                run_id=self.run_id,
-                node=name,
-                attempt=attempt,
-                profile_name=node.context or "",
-                profile=profile,
-                inputs=self.state.inputs,
-                outputs=self._outputs(),
-                artifacts=dict(self.artifacts),
-                workspace_root=self.workspace_root,
-                min_tier=policy.min_tier if self.max_tier is None else 1,
-                max_tier=self.max_tier,
-                preferred=list(policy.preferred_models),
-            )
+        job = preparation(
+            self.state,
+            self.topo,
+            name,
+            attempt,
+            profile,
+            artifacts=self.artifacts,
+            workspace_root=self.workspace_root,
+            max_tier=self.max_tier,
         )
+        self._effect(job)
 
     def _dispatch(self, name: str, attempt: int, prepared: Prepared | None) -> None:
-        policy = self.topo.policy(name)
-        self._effect(
-            Dispatch(
-                run_id=self.run_id,
-                node=name,
-                attempt=attempt,
-                inputs=self.state.inputs,
-                outputs=self._outputs(),
-                upstream=self._upstream(name),
-                params=self.topo.node(name).params,
-                timeout=policy.timeout,
-                context=prepared.context if prepared else None,
-                model=prepared.model if prepared else None,
-                workspace_root=self.workspace_root,
-                seed=zlib.crc32(f"{name}:{attempt}".encode()),
-            )
-        )
+        job = dispatch(self.state, self.topo, name, attempt, self.workspace_root, prepared)
+        self._effect(job)
 
     def _end(self, cls: type[ev.Envelope], **data: Any) -> None:
         """Cancel what is still active and end the run with `cls`."""
@@ -337,28 +315,6 @@ class RunMachine:
     def _release(self, name: str) -> None:
         if self.slots.release(name):
             self._effect(SlotFreed(name))
-
-    # what agents see
-
-    def _outputs(self) -> dict[str, Any]:
-        """The recorded outputs of every node that succeeded so far."""
-        return {
-            name: node.output
-            for name, node in self.state.nodes.items()
-            if node.status == "succeeded" and node.output is not None
-        }
-
-    def _upstream(self, name: str) -> dict[str, dict[str, Any]]:
-        """Status, output and error of each direct predecessor: what a join decides on."""
-        nodes = self.state.nodes
-        return {
-            pred: {
-                "status": nodes[pred].status,
-                "output": nodes[pred].output,
-                "error": nodes[pred].error,
-            }
-            for pred in self.topo.predecessors(name)
-        }
 
     # the decision being built
 

@@ -1,0 +1,88 @@
+"""What an attempt is given: its job, built from the run's state (pure)."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from agentos.context.profile import ContextProfile
+from agentos.graphs.topology import Topology
+from agentos.machine.effects import Dispatch, Prepare
+from agentos.machine.facts import Prepared
+from agentos.state.run_state import RunState
+
+
+def node_outputs(state: RunState) -> dict[str, Any]:
+    """The recorded outputs of every node that succeeded so far."""
+    return {
+        name: node.output
+        for name, node in state.nodes.items()
+        if node.status == "succeeded" and node.output is not None
+    }
+
+
+def node_upstream(state: RunState, topo: Topology, name: str) -> dict[str, dict[str, Any]]:
+    """Status, output and error of each direct predecessor: what a join decides on."""
+    nodes = state.nodes
+    return {
+        pred: {
+            "status": nodes[pred].status,
+            "output": nodes[pred].output,
+            "error": nodes[pred].error,
+        }
+        for pred in topo.predecessors(name)
+    }
+
+
+def dispatch(
+    state: RunState,
+    topo: Topology,
+    name: str,
+    attempt: int,
+    workspace_root: str | None,
+    prepared: Prepared | None = None,
+) -> Dispatch:
+    """The job of one attempt, as its node actor runs it."""
+    return Dispatch(
+        run_id=state.run_id,
+        node=name,
+        attempt=attempt,
+        inputs=state.inputs,
+        outputs=node_outputs(state),
+        upstream=node_upstream(state, topo, name),
+        params=topo.node(name).params,
+        timeout=topo.policy(name).timeout,
+        context=prepared.context if prepared else None,
+        model=prepared.model if prepared else None,
+        workspace_root=workspace_root,
+        seed=zlib.crc32(f"{name}:{attempt}".encode()),
+    )
+
+
+def preparation(
+    state: RunState,
+    topo: Topology,
+    name: str,
+    attempt: int,
+    profile: ContextProfile,
+    *,
+    artifacts: dict[str, Any],
+    workspace_root: str | None,
+    max_tier: int | None,
+) -> Prepare:
+    """What compiling an attempt's context and choosing its model need."""
+    policy = topo.policy(name)
+    return Prepare(
+        run_id=state.run_id,
+        node=name,
+        attempt=attempt,
+        profile_name=topo.node(name).context or "",
+        profile=profile,
+        inputs=state.inputs,
+        outputs=node_outputs(state),
+        artifacts=dict(artifacts),
+        workspace_root=workspace_root,
+        min_tier=policy.min_tier if max_tier is None else 1,
+        max_tier=max_tier,
+        preferred=list(policy.preferred_models),
+    )
