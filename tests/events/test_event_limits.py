@@ -7,12 +7,20 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agentos.api.sse import event_frame
 from agentos.events import EventDecodeError, NodeSucceeded, decode, encode
 from agentos.events.codec import check_writable
-from agentos.events.limits import MAX_EVENT_DEPTH, MAX_INT, MIN_INT, json_problem
+from agentos.events.limits import (
+    MAX_EVENT_DEPTH,
+    MAX_INT,
+    MIN_INT,
+    _named_problem,
+    json_problem,
+)
 from agentos.events.model import ModelCalledData, NodeSucceededData
 
 TS = datetime(2025, 1, 1, tzinfo=UTC)
@@ -91,3 +99,26 @@ def test_sse_frame_of_an_event_orjson_cannot_write_is_an_error_frame() -> None:
     frame = event_frame(event)
     assert frame.startswith(b"id: 7\nevent: error\ndata: ")
     assert "event 7" in orjson.loads(frame.split(b"data: ", 1)[1])["error"]
+
+
+_json_like = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=3)
+    | st.tuples(st.integers()),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=2) | st.integers(0, 3), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_like, max_depth=st.integers(0, 4))
+def test_the_fast_check_agrees_with_the_one_that_names_the_place(
+    value: object, max_depth: int
+) -> None:
+    assert json_problem(value, max_depth) == _named_problem(value, max_depth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,12 +63,12 @@ async def test_prepare_compiles_the_context_and_chooses_a_model(tmp_path: Path) 
     (tmp_path / "m.py").write_text("x = 1\n")
     run = Driven(doc, inputs={"goal": "fix"})
     job = next(e for e in run.last.effects if isinstance(e, Prepare))
-    job = Prepare(**{**job.__dict__, "workspace_root": str(tmp_path)})
+    job = replace(job, workspace_root=str(tmp_path))
     prepared = await prepare(job, Router(default_pool()))
     assert prepared.error == "" and prepared.model is not None
     assert prepared.context is not None and "x = 1" in prepared.context.text
     # too small a pool: no model fits, said as the attempt's failure
-    big = Prepare(**{**job.__dict__, "min_tier": 9})
+    big = replace(job, min_tier=9)
     refused = await prepare(big, Router(default_pool()))
     assert refused.error_type == "NoModelFitsError" and refused.model is None
 

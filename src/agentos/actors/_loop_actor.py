@@ -59,9 +59,11 @@ class _StepDone(Exception):
 class _LoopInbox:
     """pykka's inbox for a loop actor: each `put` schedules one step on the loop.
 
-    A step hands out one envelope (`quota` 1), so a handler that tells its own actor
-    yields the loop before that message runs; pykka's teardown drains the rest (`quota`
-    None). Only the loop touches `quota` and `handed`; `put` may come from any thread.
+    A step hands out the envelopes queued when it began (`quota`), so a handler that
+    tells its own actor yields the loop before that message runs, and the steps of
+    envelopes an earlier step handled find nothing to do; pykka's teardown drains the
+    rest (`quota` None). Only the loop touches `quota` and `handed`; `put` may come
+    from any thread.
     """
 
     def __init__(self, actor: LoopActor, step: Callable[[], None]) -> None:
@@ -89,6 +91,10 @@ class _LoopInbox:
 
     def empty(self) -> bool:
         return not self._envelopes
+
+    def pending(self) -> int:
+        """How many envelopes are queued."""
+        return len(self._envelopes)
 
 
 class LoopFuture(pykka.ThreadingFuture[T]):
@@ -168,14 +174,18 @@ class LoopActor(pykka.Actor):
             raise RuntimeError(f"the actor's handler raised {exc!r}") from exc
 
     def _step(self) -> None:
-        """Run pykka's actor loop for one message, or its teardown once stopped."""
+        """Run pykka's actor loop for the messages queued now, or its teardown once stopped."""
         inbox = self.actor_inbox
         assert isinstance(inbox, _LoopInbox)
         inbox.handed.clear()
         if not self.actor_stopped.is_set():
-            inbox.quota = 1
+            if inbox.empty():
+                return  # an earlier step handled this step's message already
+            # what is queued now, not what handlers tell meanwhile: those get steps of
+            # their own, so an actor telling itself still yields the loop
+            inbox.quota = inbox.pending()
             try:
-                self._actor_loop_running()  # ends after one message, by _StepDone, or a stop
+                self._actor_loop_running()  # ends by _StepDone once they are handled, or a stop
             except _StepDone:
                 pass
             finally:

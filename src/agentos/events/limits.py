@@ -9,6 +9,7 @@ derived from them (a call's cost, a retry delay) finite as well.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from math import isfinite
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
@@ -33,6 +34,44 @@ Int64 = Annotated[int, Field(ge=MIN_INT, le=MAX_INT)]
 
 def json_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     """Why `value` is not plain JSON within the limits (naming where), or None if it is."""
+    if _plain(value, max_depth):
+        return None  # the common case, without building a path for every value
+    return _named_problem(value, max_depth)
+
+
+def _plain(value: Any, max_depth: int) -> bool:
+    """Whether `value` is plain JSON within the limits (False may also mean: look closer)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not MIN_INT <= item <= MAX_INT:
+                return False
+        elif kind is float:
+            if not isfinite(item):
+                return False
+        elif kind is dict:
+            if depth >= max_depth:
+                return False
+            for key, sub in item.items():
+                if type(key) is not str:
+                    return False
+                push((sub, depth + 1))
+        elif kind is list:
+            if depth >= max_depth:
+                return False
+            for sub in item:
+                push((sub, depth + 1))
+        else:
+            return False
+    return True
+
+
+def _named_problem(value: Any, max_depth: int) -> str | None:
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, where, depth = stack.pop()

@@ -13,7 +13,7 @@ from agentos.machine.facts import RetryDue
 from agentos.routing.router import Selection
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Dispatch:
     """Run one attempt of a node on its node actor (the job it gets)."""
 
@@ -31,7 +31,7 @@ class Dispatch:
     seed: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Prepare:
     """Compile an attempt's context and choose its model, then report `Prepared`.
 
@@ -53,7 +53,7 @@ class Prepare:
     preferred: list[str]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RetryLater:
     """Feed `due` back to the run after `delay` seconds."""
 
@@ -61,7 +61,7 @@ class RetryLater:
     due: RetryDue
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Answer:
     """Resolve a caller's reply with `value`."""
 
@@ -69,7 +69,7 @@ class Answer:
     value: Any
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Refuse:
     """Fail a caller's reply with `error`."""
 
@@ -77,7 +77,7 @@ class Refuse:
     error: Exception
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CancelAttempts:
     """Stop the running attempts of these nodes of the run."""
 
@@ -85,14 +85,14 @@ class CancelAttempts:
     nodes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SlotFreed:
     """A concurrency slot of `node` was given back while attempts wait for it."""
 
     node: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Finished:
     """The run ended: answer who waits for its end, release its log."""
 
@@ -102,7 +102,7 @@ class Finished:
 Effect = Dispatch | Prepare | RetryLater | Answer | Refuse | CancelAttempts | SlotFreed | Finished
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """The events to append for a fact and the effects to carry out once they are durable."""
 

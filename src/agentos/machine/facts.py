@@ -14,7 +14,7 @@ from agentos.routing.router import Selection
 from agentos.tools.workspace import FileWrite
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class WorkspaceInfo:
     """A run's workspace: where it lives, where it came from, and its base snapshot."""
 
@@ -24,7 +24,7 @@ class WorkspaceInfo:
     files: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Start:
     """Create a run: its first events, then its first nodes."""
 
@@ -35,7 +35,7 @@ class Start:
     reply: object = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeDone:
     """The outcome of one node attempt, as its node actor reports it."""
 
@@ -52,7 +52,7 @@ class NodeDone:
     artifacts: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Prepared:
     """An attempt's context compiled and model chosen (or why no model fits)."""
 
@@ -65,7 +65,7 @@ class Prepared:
     error_type: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ModelCall:
     """A model call an agent made through the runtime, to be recorded before it returns."""
 
@@ -76,7 +76,7 @@ class ModelCall:
     reply: object = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RetryDue:
     """An attempt's wait is over: its retry delay passed, or a concurrency slot freed."""
 
@@ -85,7 +85,7 @@ class RetryDue:
     attempt: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Cancel:
     """Cancel the run: running attempts are stopped and nothing new starts."""
 
