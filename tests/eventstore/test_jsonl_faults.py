@@ -293,12 +293,8 @@ async def test_a_failed_syncfs_acknowledges_nothing_of_its_group(tmp_path: Path)
                     await store.append(run, make_batch(run, 3, 1), 2)
     finally:
         await store.close()
-    reader = JsonlEventStore(tmp_path, durable=False)
-    try:
-        for run in runs:
-            assert await reader.read_all(run) == []  # readable, and nothing unacknowledged
-    finally:
-        await reader.close()
+    for run in runs:  # nothing unacknowledged is left, not even an empty log
+        assert not (tmp_path / run).exists()
 
 
 async def test_a_group_that_fails_later_leaves_none_of_its_batches(tmp_path: Path) -> None:
@@ -501,5 +497,21 @@ async def test_a_later_groups_failure_does_not_fail_a_committed_group(tmp_path: 
         assert isinstance(box[0].exception(timeout=5), StoreWriteError)  # off-loop: resolved
         assert await asyncio.wrap_future(first) == 2  # durable before the failure
         assert [e.seq for e in await store.read_all("r")] == [1, 2]
+    finally:
+        await store.close()
+
+
+async def test_a_run_whose_first_append_failed_leaves_no_folder(tmp_path: Path) -> None:
+    faults = Faults()
+    faults.fail_write = True  # the disk is full from the first byte of the run on
+    store = JsonlEventStore(tmp_path, durable=True, ops=faults.ops, spares=0)
+    try:
+        with pytest.raises(StoreWriteError):
+            await store.append("never", make_batch("never", 1, 2), expected_seq=0)
+        await store.release("never")
+        assert not (tmp_path / "never").exists()
+        faults.fail_write = False  # space is back: the same run starts from nothing
+        await store.append("never", make_batch("never", 1, 2), expected_seq=0)
+        assert await _seqs(store, "never") == [1, 2]
     finally:
         await store.close()

@@ -279,8 +279,13 @@ class JsonlEventStore(EventStore):
     async def release(self, run_id: str) -> None:
         with self._open_lock:
             logfile = self._logs.pop(run_id, None)
-        if logfile is not None:
-            self.open_logs.remove(logfile)  # drops its locks
+        if logfile is None:
+            return
+        if logfile.dirs and logfile.size == 0:
+            # made by this store, and its first append never committed: a run that could
+            # not start leaves no folder (unless something else was put in it)
+            _remove_new_folder(os.path.dirname(logfile.path))
+        self.open_logs.remove(logfile)  # drops its locks
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close_threads)
