@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-long lint typecheck bench browser clean
+.PHONY: demo test test-long lint typecheck bench browser postgres clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,7 +24,10 @@ typecheck: $(STAMP)
 browser: $(STAMP)
 	bash scripts/ensure-browser
 
-test: $(STAMP) lint typecheck browser
+postgres: $(STAMP)
+	bash scripts/ensure-postgres
+
+test: $(STAMP) lint typecheck browser postgres
 	$(PY) -m pytest -q
 
 test-long: $(STAMP)

@@ -21,6 +21,7 @@ _MARKS = {
     "node_retrying": ("[yellow]~[/]", "retrying"),
     "node_skipped": ("[dim]-[/]", "skipped"),
     "node_cancelled": ("[yellow]-[/]", "cancelled"),
+    "node_waiting": ("[magenta]?[/]", "waiting"),
 }
 
 
@@ -33,6 +34,8 @@ def _detail(event: ev.Envelope) -> str:
         return f" in {event.data.delay:g}s: {escape(event.data.error[:160])}"
     if isinstance(event, ev.NodeStarted) and (event.attempt or 1) > 1:
         return f" (attempt {event.attempt})"
+    if isinstance(event, ev.NodeWaiting):
+        return f" for signal {escape(event.data.signal)}"
     if isinstance(event, ev.NodeSkipped | ev.NodeCancelled) and event.data.reason:
         return f": {escape(event.data.reason)}"
     return ""

@@ -49,6 +49,8 @@ DATA: dict[str, dict[str, Any]] = {
     "run_failed": {"error": "bad", "node": "a"},
     "run_cancelled": {"reason": "user"},
     "replayed_from": {"source_run": "r0", "from_step": "b", "from_seq": 7},
+    "node_waiting": {"signal": "approval", "timeout": 30.0},
+    "signal_received": {"name": "approval", "payload": {"approved": True, "by": "ana"}},
 }
 
 

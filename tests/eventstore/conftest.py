@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from postgres_cluster import Cluster, cluster
 
 from agentos.eventstore import EventStore, InMemoryEventStore, JsonlEventStore
 
-BACKENDS = ["memory", "jsonl-durable", "jsonl-fast"]
+BACKENDS = ["memory", "jsonl-durable", "jsonl-fast", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the session (skips, with the reason, without one)."""
+    with cluster() as found:
+        if isinstance(found, str):
+            pytest.skip(f"PostgreSQL tests skipped: {found}")
+        yield found
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """The URL of a fresh, empty schema on the test cluster."""
+    return pg_cluster.fresh_url()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -19,10 +35,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def store(backend: str, tmp_path: Path) -> AsyncIterator[EventStore]:
+async def store(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[EventStore]:
     """A fresh store of each backend, closed after the test."""
     if backend == "memory":
         s: EventStore = InMemoryEventStore()
+    elif backend == "postgres":
+        from agentos.eventstore.postgres import PostgresEventStore
+
+        s = PostgresEventStore(request.getfixturevalue("pg_url"))
     else:
         s = JsonlEventStore(tmp_path / "data", durable=backend == "jsonl-durable")
     try:

@@ -21,15 +21,26 @@ from agentos.eventstore import (
     UnknownRunError,
 )
 from agentos.eventstore._framing import unframe
+from agentos.eventstore.postgres import PostgresEventStore
 
 BAD_NAMES = ["../x", "/abs", "a\x00b", ".hidden", "", "a/b", ".."]
 
 
 def _on_disk(store: EventStore) -> list[str]:
-    """Every file a JSONL store has written (runs for the in-memory one)."""
+    """Every file a JSONL store has written, every row a Postgres store has (none in memory)."""
     if isinstance(store, JsonlEventStore):
         root = store.root
         return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+    if isinstance(store, PostgresEventStore):
+        import psycopg
+
+        with psycopg.connect(store.url) as conn:
+            rows = conn.execute(
+                "SELECT 'run ' || run_id FROM runs UNION ALL"
+                " SELECT 'event ' || run_id || ' ' || seq FROM events UNION ALL"
+                " SELECT 'artifact ' || run_id || ' ' || name FROM artifacts"
+            ).fetchall()
+        return sorted(r[0] for r in rows)
     return []
 
 
@@ -389,13 +400,18 @@ async def test_threads_race_on_one_run(store: EventStore) -> None:
 
 
 async def test_reopen_reads_the_same(store: EventStore, tmp_path: Path) -> None:
-    """A JSONL log written by one store reads the same through a fresh one."""
+    """A log written by one store reads the same through a fresh one (JSONL, Postgres)."""
     await store.append("r1", make_batch("r1", 1, 4), expected_seq=0)
     await store.put_artifact("r1", "a", {"k": 1})
-    if not isinstance(store, JsonlEventStore):
+    fresh: EventStore
+    if isinstance(store, JsonlEventStore):
+        await store.close()
+        fresh = JsonlEventStore(store.root, durable=False)
+    elif isinstance(store, PostgresEventStore):
+        await store.close()
+        fresh = PostgresEventStore(store.url)
+    else:
         return
-    await store.close()
-    fresh = JsonlEventStore(store.root, durable=False)
     try:
         events: list[Envelope] = await fresh.read_all("r1")
         assert events == make_batch("r1", 1, 4)

@@ -9,14 +9,14 @@ from hypothesis import strategies as st
 from machine_support import Driven, fan_graph
 
 from agentos.machine.effects import Dispatch, Finished
-from agentos.machine.facts import Cancel, ModelCall, RetryDue
+from agentos.machine.facts import Cancel, ModelCall, RetryDue, Signal, WaitTimeout
 from agentos.state.fold import fold
 
 NODES = ["planner", "a", "b", "c", "join", "last", "nope"]
 
 facts = st.lists(
     st.tuples(
-        st.sampled_from(["done", "retry", "cancel", "call"]),
+        st.sampled_from(["done", "retry", "cancel", "call", "signal", "timeout"]),
         st.sampled_from(NODES),
         st.integers(1, 3),
         st.booleans(),
@@ -31,8 +31,18 @@ policies = st.sampled_from(
         {"on_failure": "continue"},
         {"retry": {"max_attempts": 2, "initial_interval": 0.1}},
         {"concurrency": 1, "retry": {"max_attempts": 3}},
+        {"timeout": 5, "on_failure": "continue", "retry": {"max_attempts": 2}},
     ]
 )
+
+
+def with_waits(doc: dict[str, Any], waits: bool) -> dict[str, Any]:
+    """The fan graph, where node c may wait for the signal "go" instead of running."""
+    if waits:
+        node = next(n for n in doc["nodes"] if n["name"] == "c")
+        del node["agent"]
+        node["wait"] = "go"
+    return doc
 
 
 def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any) -> Any:
@@ -40,6 +50,11 @@ def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any
         return run.done(node, attempt, ok, next=chosen if ok else None, error="e")
     if kind == "retry":
         return run.handle(RetryDue("r1", node, attempt))
+    if kind == "signal":  # "go" (approved or not) or a signal nobody waits for
+        name = "go" if node != "nope" else "other"
+        return run.handle(Signal("r1", name, {"approved": ok, "n": attempt}, None))
+    if kind == "timeout":
+        return run.handle(WaitTimeout("r1", node, attempt))
     if kind == "cancel":
         return run.handle(Cancel("r1", "stop", None))
     data = {"provider": "p", "model": "m", "tokens_in": attempt * 40, "tokens_out": 0}
@@ -48,11 +63,20 @@ def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any
 
 
 @settings(max_examples=200, deadline=None)
-@given(policy=policies, steps=facts, on_exceed=st.sampled_from(["fail", "downgrade"]))
+@given(
+    policy=policies,
+    steps=facts,
+    on_exceed=st.sampled_from(["fail", "downgrade"]),
+    waits=st.booleans(),
+)
 def test_fold_of_the_events_is_the_machine_state(
-    policy: dict[str, Any], steps: list[tuple[str, str, int, bool, Any]], on_exceed: str
+    policy: dict[str, Any],
+    steps: list[tuple[str, str, int, bool, Any]],
+    on_exceed: str,
+    waits: bool,
 ) -> None:
-    run = Driven(fan_graph(policy=policy), budget={"max_tokens": 200, "on_exceed": on_exceed})
+    doc = with_waits(fan_graph(policy=policy), waits)
+    run = Driven(doc, budget={"max_tokens": 200, "on_exceed": on_exceed})
     finished_at = None
     for i, step in enumerate(steps):
         decision = _fact(run, *step)
@@ -61,6 +85,12 @@ def test_fold_of_the_events_is_the_machine_state(
         for job in (e for e in decision.effects if isinstance(e, Dispatch)):
             node = run.machine.state.nodes[job.node]
             assert (node.status, node.attempts) == ("running", job.attempt)
+        # a run waits exactly when a node waits and nothing runs or is due
+        state = run.machine.state
+        busy = any(n.status in ("scheduled", "running", "retrying") for n in state.nodes.values())
+        if not state.finished:
+            assert (state.status == "waiting") == (bool(state.waiting) and not busy)
+            assert not set(state.signals) & {w.signal for w in state.waiting.values()}
         if any(isinstance(e, Finished) for e in decision.effects):
             assert finished_at is None, "a run finishes once"
             finished_at = i

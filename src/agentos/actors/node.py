@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import hashlib
 import inspect
+import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,6 +29,8 @@ from agentos.routing.router import AllProvidersFailedError, Attempt, Router
 from agentos.tools.workspace import FileWrite, Workspace
 
 Agent = Callable[[NodeContext], Any]
+
+log = logging.getLogger(__name__)
 
 
 class NodeActor(LoopActor):
@@ -50,6 +55,7 @@ class NodeActor(LoopActor):
         self.router = router
         self._async_agent = inspect.iscoroutinefunction(agent)
         self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._flags: dict[tuple[str, int], threading.Event] = {}  # each attempt's ctx.cancelled
 
     def on_receive(self, message: Any) -> None:
         if isinstance(message, Dispatch):
@@ -60,29 +66,38 @@ class NodeActor(LoopActor):
     def on_stop(self) -> None:
         if self.loop.is_closed():
             return  # its tasks went with it
-        for task in list(self._tasks.values()):
-            task.cancel()
+        for key in list(self._tasks):
+            self._stop_attempt(key)
 
     def _spawn(self, job: Dispatch) -> None:
         """Run the attempt as a task, kept until it ends (for cancellation)."""
-        self._tasks[(job.run_id, job.attempt)] = self.loop.create_task(self._execute(job))
+        key = (job.run_id, job.attempt)
+        self._flags[key] = flag = threading.Event()
+        self._tasks[key] = self.loop.create_task(self._execute(job, flag))
 
     def _cancel(self, run_id: str) -> None:
         for key in [key for key in self._tasks if key[0] == run_id]:
-            self._tasks.pop(key).cancel()
+            self._stop_attempt(key)
 
-    async def _execute(self, job: Dispatch) -> None:
+    def _stop_attempt(self, key: tuple[str, int]) -> None:
+        """Cancel an attempt: its task at once, and raise the flag a thread agent polls."""
+        self._flags.pop(key).set()
+        self._tasks.pop(key).cancel()
+
+    async def _execute(self, job: Dispatch, flag: threading.Event) -> None:
         try:
-            await self._attempt(job)
+            await self._attempt(job, flag)
         finally:
-            self._tasks.pop((job.run_id, job.attempt), None)
+            key = (job.run_id, job.attempt)
+            if self._tasks.get(key) is asyncio.current_task():
+                del self._tasks[key], self._flags[key]
 
-    async def _attempt(self, job: Dispatch) -> None:
+    async def _attempt(self, job: Dispatch, flag: threading.Event) -> None:
         writes: list[FileWrite] = []
         started = time.perf_counter()
         done = NodeDone(run_id=job.run_id, node=job.node, attempt=job.attempt, ok=True)
         try:
-            ctx = self._context(job, writes)
+            ctx = self._context(job, writes, flag)
             if job.context is not None:
                 name = f"context-{job.context.manifest.context_sha256[:16]}"
                 ctx.artifacts[name] = {"text": job.context.text}
@@ -93,6 +108,7 @@ class NodeActor(LoopActor):
         except (asyncio.CancelledError, GeneratorExit):
             raise  # the run was cancelled or the supervisor is stopping: nothing to report
         except TimeoutError:
+            flag.set()  # the attempt is over: a thread agent may stop
             done.ok, done.error_type = False, "TimeoutError"
             done.error = f"timed out after {job.timeout}s"
         except BaseException as exc:  # an agent's failure (even sys.exit) becomes node_failed
@@ -118,15 +134,20 @@ class NodeActor(LoopActor):
         if self._async_agent:
             pending: Any = _contained(self.agent(ctx))
         else:
-            # blocking agents run on a bounded pool; on timeout the thread finishes on its own
-            pending = _contained(self.loop.run_in_executor(self.executor, self.agent, ctx))
+            # blocking agents run on a bounded pool; a cancelled or timed-out attempt's
+            # thread finishes on its own, and its result is ignored (see `_late`)
+            future = self.executor.submit(self.agent, ctx)
+            future.add_done_callback(functools.partial(_late, ctx))
+            pending = _contained(asyncio.wrap_future(future, loop=self.loop))
         result = await asyncio.wait_for(pending, timeout) if timeout else await pending
         if inspect.isawaitable(result):
             result = _contained(result)
             result = await asyncio.wait_for(result, timeout) if timeout else await result
         return result
 
-    def _context(self, job: Dispatch, writes: list[FileWrite]) -> NodeContext:
+    def _context(
+        self, job: Dispatch, writes: list[FileWrite], flag: threading.Event
+    ) -> NodeContext:
         workspace = None
         if job.workspace_root is not None:
             workspace = Workspace(Path(job.workspace_root), on_write=writes.append)
@@ -147,6 +168,7 @@ class NodeActor(LoopActor):
             model=job.model,
             workspace=workspace,
             _complete=complete if job.model is not None else None,
+            _cancel=flag,
         )
 
     async def _complete(
@@ -202,6 +224,28 @@ class NodeActor(LoopActor):
         reply = asyncio.get_running_loop().create_future()  # the supervisor's loop too
         self.supervisor.tell(ModelCall(job.run_id, job.node, job.attempt, data, reply))
         await reply
+
+
+def _late(ctx: NodeContext, future: concurrent.futures.Future[Any]) -> None:
+    """Log a thread agent's result that came after its attempt was cancelled or timed
+    out: nobody waits for it, and nothing is appended (the run's log may have ended)."""
+    if not ctx.cancelled or future.cancelled():
+        return
+    outcome = "ok" if future.exception() is None else "error"
+    log.warning(
+        "late result ignored: run %s node %s attempt %d returned (%s) after its attempt ended",
+        ctx.run_id,
+        ctx.node,
+        ctx.attempt,
+        outcome,
+        extra={
+            "late_result": "ignored",
+            "run_id": ctx.run_id,
+            "node": ctx.node,
+            "attempt": ctx.attempt,
+            "outcome": outcome,
+        },
+    )
 
 
 async def _contained(pending: Awaitable[Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,14 @@ class Next:
 
 @dataclass
 class NodeContext:
-    """Everything one node attempt may use. Agents call models only through `complete`."""
+    """Everything one node attempt may use. Agents call models only through `complete`.
+
+    `cancelled` turns true once the attempt is cancelled (the run was cancelled or
+    ended). An async agent is stopped at once by its task's cancellation; a plain
+    function agent runs on a thread nobody can stop, so a long one should poll
+    `ctx.cancelled` and return early: the run does not wait for it, and whatever it
+    returns after the cancel is ignored (logged as a late result, never appended).
+    """
 
     run_id: str
     node: str
@@ -37,6 +45,12 @@ class NodeContext:
     workspace: Workspace | None = None
     artifacts: dict[str, Any] = field(default_factory=dict)
     _complete: Callable[[str, int], Awaitable[CompletionResponse]] | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the attempt was cancelled: a thread agent should stop and return."""
+        return self._cancel.is_set()
 
     async def complete(
         self, prompt: str | None = None, max_tokens: int = 256

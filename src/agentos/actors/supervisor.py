@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
@@ -21,8 +20,11 @@ from agentos._names import safe_name
 from agentos.actors._inflight import InFlight, counted
 from agentos.actors._loop import LoopThread
 from agentos.actors._loop_actor import stop_actor
+from agentos.actors._workspaces import carried_over, new_workspace
+from agentos.actors.cancel import TIMEOUT, cancel_elsewhere
 from agentos.actors.messages import ContinueRun, GetState, ListLive, Reply, WaitRun
 from agentos.actors.replay import fork_events
+from agentos.actors.signals import record_signal, signal_payload
 from agentos.actors.supervisor_actor import Listener, SupervisorActor
 from agentos.agents.registry import AgentRegistry, default_registry
 from agentos.context.profile import ContextProfile
@@ -34,18 +36,14 @@ from agentos.graphs.load import load_graph
 from agentos.graphs.policy import Budget, Policy
 from agentos.graphs.spec import GraphSpec, resolve
 from agentos.graphs.validate import check
-from agentos.machine.facts import Cancel, Start, WorkspaceInfo
+from agentos.machine.facts import Cancel, Signal, Start
 from agentos.routing.pool import ProviderPool, default_pool
 from agentos.routing.router import Router
 from agentos.state.fold import fold
 from agentos.state.load import load_state
 from agentos.state.run_state import RunState
-from agentos.state.workspace import rebuild_workspace
-from agentos.tools.workspace import materialize, snapshot_tree
 
 T = TypeVar("T")
-
-WORKSPACE_BASE = "workspace-base"
 
 
 def new_run_id() -> str:
@@ -146,7 +144,10 @@ class Supervisor:
             raise RunExistsError(f"run {run_id} already exists")
         # a fresh id needs no look-up: the first append expects an empty log anyway
         run_id = run_id or new_run_id()
-        workspace = await self._new_workspace(run_id, merged) if self.spec.workspace else None
+        workspace = None
+        if self.spec.workspace:
+            key = self.spec.workspace
+            workspace = await new_workspace(self.store, self.workdir, key, run_id, merged)
         # no `prepare`: the first append creates the new log (a few metadata calls)
         result: str = await self._ask(lambda r: Start(run_id, merged, limits, workspace, r))
         return result
@@ -173,10 +174,32 @@ class Supervisor:
         live: RunState | None = await self._ask(lambda r: GetState(run_id, r))
         return live if live is not None else await load_state(self.store, run_id)
 
-    async def cancel(self, run_id: str, reason: str = "cancelled by the user") -> RunState:
-        """Cancel a running run: running nodes are stopped and nothing new starts."""
-        await self._ask(lambda r: Cancel(run_id, reason, r))
-        return await self.state(run_id)
+    async def cancel(
+        self, run_id: str, reason: str = "cancelled by the user", timeout: float = TIMEOUT
+    ) -> RunState:
+        """Cancel a running run: running nodes are stopped and nothing new starts; its
+        state after. An ended run is left as it is.
+
+        A run driven elsewhere (another supervisor or process) is cancelled through its
+        owner, or taken over if it has none (`actors/cancel.py`): TimeoutError if its
+        owner did not end it within `timeout` seconds."""
+        if run_id in await self.live_runs():
+            await self._ask(lambda r: Cancel(run_id, reason, r))
+            return await self.state(run_id)
+        return await cancel_elsewhere(self.store, run_id, reason, timeout)
+
+    async def signal(self, run_id: str, name: str, data: Any = None) -> RunState:
+        """Send the signal `name` (a JSON object) to the run; its state after.
+
+        A run driven here takes it at once if a node waits for it, else keeps it; for a
+        run nobody drives it is recorded in the log and taken when the run resumes.
+        RunLockedError when another process drives the run, RunEndedError once it ended.
+        """
+        payload = signal_payload(data)
+        safe_name(name, "signal name")
+        if await self._ask(lambda r: Signal(run_id, name, payload, r)):
+            return await self.state(run_id)
+        return await record_signal(self.store, run_id, name, payload)
 
     @counted
     async def resume(self, run_id: str) -> str:
@@ -298,38 +321,12 @@ class Supervisor:
             state = await load_state(self.store, run_id)
         return state
 
-    async def _new_workspace(self, run_id: str, inputs: dict[str, Any]) -> WorkspaceInfo:
-        key = self.spec.workspace or ""
-        source = inputs.get(key)
-        if not isinstance(source, str) or not source:
-            raise InvalidInputError(
-                f"input {key!r} (the source directory of the workspace) is required"
-            )
-        base = await asyncio.to_thread(snapshot_tree, Path(source))
-        await self.store.put_artifact(run_id, WORKSPACE_BASE, base)
-        root = self.workdir / run_id / "workspace"
-        await asyncio.to_thread(materialize, root, base, [])
-        files = {path: hashlib.sha256(text.encode()).hexdigest() for path, text in base.items()}
-        return WorkspaceInfo(str(root), source, WORKSPACE_BASE, files)
-
     async def _continue(
         self, log: RunLog, state: RunState, events: Sequence[Envelope], fork: bool = False
     ) -> str:
-        run_id = log.run_id
-        root = None
-        if state.workspace_base is not None:
-            root = self.workdir / run_id / "workspace"
-            await rebuild_workspace(self.store, run_id, state, events, root)
-        artifacts = {}
-        for name in state.artifacts:
-            if not name.startswith("context-"):
-                artifacts[name] = await self.store.get_artifact(run_id, name)
-        fork_events = list(events) if fork else []
-        reply: str = await self._ask(
-            lambda r: ContinueRun(
-                state, log, str(root) if root else None, artifacts, r, fork_events
-            )
-        )
+        root, artifacts = await carried_over(self.store, self.workdir, log.run_id, state, events)
+        copied = list(events) if fork else []
+        reply: str = await self._ask(lambda r: ContinueRun(state, log, root, artifacts, r, copied))
         return reply
 
     def _check_graph(self, run_id: str, state: RunState) -> None:
@@ -381,9 +378,15 @@ class SyncSupervisor:
         """See `Supervisor.state`."""
         return self._call(self._sup.state(run_id))
 
-    def cancel(self, run_id: str, reason: str = "cancelled by the user") -> RunState:
+    def cancel(
+        self, run_id: str, reason: str = "cancelled by the user", timeout: float = TIMEOUT
+    ) -> RunState:
         """See `Supervisor.cancel`."""
-        return self._call(self._sup.cancel(run_id, reason))
+        return self._call(self._sup.cancel(run_id, reason, timeout))
+
+    def signal(self, run_id: str, name: str, data: Any = None) -> RunState:
+        """See `Supervisor.signal`."""
+        return self._call(self._sup.signal(run_id, name, data))
 
     def resume(self, run_id: str) -> str:
         """See `Supervisor.resume`."""

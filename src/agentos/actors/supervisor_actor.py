@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pykka
@@ -18,6 +19,7 @@ from agentos.actors._acks import AckQueue
 from agentos.actors._loop_actor import LoopActor, stop_actor
 from agentos.actors._prepare import prepare
 from agentos.actors._run import DrivenRun
+from agentos.actors.cancel import POLL, data_dir, requested, take_requests
 from agentos.actors.errors import RunEndedError
 from agentos.actors.messages import (
     Acked,
@@ -41,8 +43,18 @@ from agentos.eventstore.run_log import RunLog
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.topology import Topology
 from agentos.machine import effects as fx
-from agentos.machine.facts import Cancel, Fact, ModelCall, NodeDone, Prepared, RetryDue, Start
-from agentos.machine.run_machine import RunMachine, orphaned
+from agentos.machine.facts import (
+    Cancel,
+    Fact,
+    ModelCall,
+    NodeDone,
+    Prepared,
+    RetryDue,
+    Signal,
+    Start,
+    WaitTimeout,
+)
+from agentos.machine.run_machine import RunMachine
 from agentos.machine.slots import NodeSlots
 from agentos.routing.budget import downgrade_max_tier
 from agentos.routing.router import Router
@@ -51,7 +63,7 @@ from agentos.state.run_state import RunState
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[ev.Envelope], RunState], None]
-FACTS = (NodeDone, Prepared, ModelCall, RetryDue, Cancel)
+FACTS = (NodeDone, Prepared, ModelCall, RetryDue, Cancel, Signal, WaitTimeout)
 
 
 class SupervisorActor(LoopActor):
@@ -81,6 +93,21 @@ class SupervisorActor(LoopActor):
         self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
         self._slots = NodeSlots()
         self._acks = AckQueue(self.actor_ref.tell, store)
+        self._cancel_watch: asyncio.Task[None] | None = None
+
+    def on_start(self) -> None:
+        root = data_dir(self.store)
+        if root is not None:  # other processes may ask to cancel runs driven here
+            self._cancel_watch = self.loop.create_task(self._watch_cancel_requests(root))
+
+    async def _watch_cancel_requests(self, root: Path) -> None:
+        """Turn the cancel requests left in the folders of runs driven here into facts."""
+        while True:
+            await asyncio.sleep(POLL)
+            # one listdir on the loop; the files are read off it, when there are any
+            if self._runs and requested(root, self._runs):
+                for run_id, reason in await asyncio.to_thread(take_requests, root, [*self._runs]):
+                    self.actor_ref.tell(Cancel(run_id, reason))
 
     # messages
 
@@ -161,8 +188,10 @@ class SupervisorActor(LoopActor):
 
     def _fact(self, fact: Fact) -> None:
         run = self._runs.get(fact.run_id)
-        if run is None:
-            self._carry_out(None, orphaned(fact, self._slots))
+        if run is None and isinstance(fact, Signal):
+            answer(fact.reply, False)  # not driven here: the caller records it in the log
+        elif run is None:
+            self._carry_out(None, fx.orphaned(fact, self._slots))
         elif run.busy:
             run.inbox.append(fact)
         else:
@@ -241,7 +270,7 @@ class SupervisorActor(LoopActor):
         for reply in run.waiters:
             answer(reply, run.state)  # final: nothing changes it any more
         for fact in run.inbox:
-            self._carry_out(None, orphaned(fact, self._slots))
+            self._carry_out(None, fx.orphaned(fact, self._slots))
         self.run_soon(run.log.release())
 
     def _drop(self, run: DrivenRun, error: BaseException) -> None:
@@ -262,7 +291,7 @@ class SupervisorActor(LoopActor):
     # node actors
 
     def _node_actor(self, run: DrivenRun, name: str) -> pykka.ActorRef[Any]:
-        ref = run.machine.topo.node(name).agent
+        ref = run.machine.topo.node(name).agent or ""  # a wait node is never dispatched
         key = (name, ref)
         actor = self._nodes.get(key)
         if actor is None:
@@ -289,6 +318,8 @@ class SupervisorActor(LoopActor):
                 log.exception("listener failed")
 
     def on_stop(self) -> None:
+        if self._cancel_watch is not None:
+            self._cancel_watch.cancel()
         self._acks.close()
         for actor in self._nodes.values():
             stop_actor(actor)

@@ -16,13 +16,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from agentos.agents.registry import AgentRegistry
-from agentos.api import dashboard, routes_resources, routes_runs
+from agentos.api import dashboard, routes_resources, routes_runs, routes_signals
 from agentos.api.auth import require_token
 from agentos.api.guard import RequestGuard
 from agentos.api.models import ERROR_RESPONSES, HTML_ERROR_RESPONSES
 from agentos.api.redact import redact_access_log
 from agentos.api.runtime import Runtime, from_cwd
+from agentos.eventstore.base import EventStore
 from agentos.eventstore.jsonl import default_root
+from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.validate import GraphValidationError
 
 STATIC = Path(__file__).with_name("static")
@@ -36,6 +38,7 @@ def create_app(
     allow_agents: Sequence[str] = (),
     allowed_hosts: Sequence[str] | None = None,
     resolve_source: Callable[[str], Path] = from_cwd,
+    store: str | Callable[[], EventStore] | None = None,
 ) -> FastAPI:
     """The app over `data_dir` (default AGENTOS_DATA_DIR or ./data).
 
@@ -44,7 +47,8 @@ def create_app(
     import paths matching an `allow_agents` pattern (fnmatch over `module:callable`). With
     `allowed_hosts`, a request whose Host is not one of them is refused. A relative
     workspace source in a run's inputs becomes `resolve_source(value)` (default: against
-    the current directory). Supervisors start in the lifespan,
+    the current directory). `store` keeps the runs elsewhere than in the data dir: a
+    postgresql:// URL, or a factory of the store. Supervisors start in the lifespan,
     on the server's loop, and runs left unfinished are resumed there.
     """
     root = Path(data_dir) if data_dir is not None else default_root()
@@ -52,7 +56,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime(root, agents, resolve_source=resolve_source)
+        runtime = Runtime(root, agents, resolve_source=resolve_source, store=_store_factory(store))
         app.state.runtime = runtime
         try:
             app.state.resumed = await runtime.resume_unfinished()
@@ -79,7 +83,7 @@ def create_app(
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.include_router(routes_resources.open_router, responses=ERROR_RESPONSES)
     secured = [Depends(require_token)]
-    for router in (routes_resources.router, routes_runs.router):
+    for router in (routes_resources.router, routes_runs.router, routes_signals.router):
         app.include_router(router, dependencies=secured, responses=ERROR_RESPONSES)
     app.include_router(dashboard.router, dependencies=secured, responses=HTML_ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -127,3 +131,12 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 def _printable(value: object) -> str:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _store_factory(store: str | Callable[[], EventStore] | None) -> Callable[[], EventStore] | None:
+    """What the runtime opens its store with: a postgresql:// URL, a factory, or None
+    (the JSONL store of the data dir)."""
+    if isinstance(store, str):
+        url = store
+        return lambda: PostgresEventStore(url)
+    return store

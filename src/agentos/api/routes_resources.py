@@ -89,7 +89,8 @@ async def register_graph(body: GraphSpec, request: Request) -> Ok:
     """
     rt = runtime(request)
     try:
-        check_agents((n.agent for n in body.nodes), rt.agents, request.app.state.allow_agents)
+        refs = (n.agent for n in body.nodes if n.agent)
+        check_agents(refs, rt.agents, request.app.state.allow_agents)
     except AgentNotAllowedError as exc:
         raise HTTPException(403, str(exc)) from None
     await _checked(lambda: rt.catalog.put_graph(body))

@@ -1,4 +1,4 @@
-"""Runs: create, list, inspect, follow and replay."""
+"""Runs: create, list, inspect, follow, cancel and replay."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from agentos._exceptions import (
@@ -137,6 +137,37 @@ async def resume_run(run_id: str, request: Request) -> RunState:
         raise stall_error(exc) from None
     except RunLockedError as exc:  # another process drives it
         raise HTTPException(409, str(exc)) from None
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunView)
+async def cancel_run(
+    run_id: str,
+    request: Request,
+    reason: Annotated[
+        str, Body(embed=True, min_length=1, max_length=500, description="recorded in the log")
+    ] = "cancelled by the user",
+) -> RunState:
+    """Cancel a run: running nodes are stopped, nothing new starts; its state once its
+    log ends `cancelled`. A run another process drives is cancelled by that process.
+
+    409 when the run had already ended (nothing changes), 503 when its owner did not
+    cancel it within 10 s."""
+    rt = runtime(request)
+    state = await state_or_404(rt, run_id)
+    if state.finished:
+        raise HTTPException(409, f"run {run_id} already ended: {state.status}")
+    graph_or_404(rt, state.graph)
+    try:
+        state = await rt.supervisor(state.graph).cancel(run_id, reason)
+    except TimeoutError:
+        raise HTTPException(503, f"run {run_id}: its owner did not cancel it in time") from None
+    except RunLockedError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except RunStalledError as exc:
+        raise stall_error(exc) from None
+    if state.status != "cancelled":
+        raise HTTPException(409, f"run {run_id} ended {state.status} before the cancel")
+    return await rt.state(run_id)
 
 
 @router.get("/runs/{run_id}/events", response_model=EventList)

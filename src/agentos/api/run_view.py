@@ -148,11 +148,30 @@ def node_cards(state: RunState) -> str:
             else tag("p", "no context yet", cls="muted")
         )
         error = tag("p", node.error, cls="error") if node.error else ""
+        waits = wait_buttons(state, name)
         cards.append(
             f'<details class="card" data-node="{esc(name)}" open><summary>{tag("b", name)} '
-            f"{status_badge(node.status)}</summary>{choice}{usage}{error}{manifest}</details>"
+            f"{status_badge(node.status)}</summary>{waits}{choice}{usage}{error}{manifest}"
+            "</details>"
         )
     return "".join(cards)
+
+
+def wait_buttons(state: RunState, name: str) -> str:
+    """What a waiting node waits for, with Approve / Reject buttons that send it."""
+    waited = state.waiting.get(name)
+    if waited is None:
+        return ""
+    signal = esc(waited.signal)
+    buttons = "".join(
+        f'<button type="button" class="signal" data-signal="{signal}" '
+        f'data-approved="{value}">{label}</button>'
+        for label, value in (("Approve", "true"), ("Reject", "false"))
+    )
+    return (
+        f'<div class="wait" data-node="{esc(name)}">waits for signal <b>{signal}</b> '
+        f'{buttons}<span class="signal-result muted"></span></div>'
+    )
 
 
 def totals(state: RunState) -> str:

@@ -18,7 +18,7 @@ from agentos.actors.stall import RunStalledError
 from agentos.actors.supervisor import Supervisor
 from agentos.agents.registry import AgentRegistry, default_registry
 from agentos.api.stalls import stalled_view
-from agentos.eventstore.base import CorruptLogError, StoreError, UnknownRunError
+from agentos.eventstore.base import CorruptLogError, EventStore, StoreError, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Budget
@@ -48,11 +48,16 @@ class Runtime:
         durable: bool | None = None,
         *,
         resolve_source: Callable[[str], Path] = from_cwd,
+        store: EventStore | Callable[[], EventStore] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.agents = agents if agents is not None else default_registry
         self.resolve_source = resolve_source
-        self.store = JsonlEventStore(data_dir, durable=durable)
+        # `store`: a store, or a factory called here (default: the JSONL store of data_dir)
+        if store is None:
+            self.store: EventStore = JsonlEventStore(data_dir, durable=durable)
+        else:
+            self.store = store if isinstance(store, EventStore) else store()
         self.catalog = Catalog(data_dir, self.agents)
         self._supervisors: dict[str, Supervisor] = {}
         self._retired: list[Supervisor] = []
@@ -193,7 +198,10 @@ class Runtime:
         return folding.state
 
     def _stamp(self, run_id: str) -> tuple[int, int, int] | None:
-        """The log's inode, size and mtime (one stat call), or None without a log."""
+        """The log's inode, size and mtime (one stat call), or None without a log (or
+        in a store whose logs are no files: they only grow)."""
+        if not isinstance(self.store, JsonlEventStore):
+            return None
         try:
             st = os.stat(self.store.log_path(run_id))
         except FileNotFoundError:

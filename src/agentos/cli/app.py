@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
+from agentos.cli.cancel import cancel_command
 from agentos.cli.console import error_console
 from agentos.cli.demo import demo_command
-from agentos.cli.errors import CliError, explain
+from agentos.cli.errors import CliError, explain, usage
 from agentos.cli.events import events_command
 from agentos.cli.replay import replay_command
 from agentos.cli.resume import resume_command
@@ -18,7 +19,9 @@ from agentos.cli.run import run_command
 from agentos.cli.runs import runs_command
 from agentos.cli.serve import serve_command
 from agentos.cli.settings import Settings
+from agentos.cli.signal import signal_command
 from agentos.eventstore.jsonl import default_root
+from agentos.eventstore.postgres import is_store_url
 
 
 class AgentosGroup(click.Group):
@@ -54,15 +57,26 @@ def _debug(ctx: click.Context, exc: BaseException) -> None:
     metavar="DIR",
     help="The data dir holding the runs (default: $AGENTOS_DATA_DIR, else ./data).",
 )
+@click.option(
+    "--store",
+    "store",
+    envvar="AGENTOS_STORE",
+    metavar="URL",
+    help="Keep runs in PostgreSQL at this postgresql:// URL instead of the data dir "
+    "(default: $AGENTOS_STORE).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(package_name="agentos", prog_name="agentos")
 @click.pass_context
-def cli(ctx: click.Context, data: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context, data: Path | None, store: str | None, debug: bool) -> None:
     """AgentOS: run multi-agent graphs from their event logs, inspect and replay them.
 
     Exit codes: 0 success, 1 failure (a failed run, a corrupt log), 2 bad input.
     """
-    ctx.obj = Settings(data=data if data is not None else default_root(), debug=debug)
+    if store and not is_store_url(store):
+        raise usage(f"--store {store!r} is not a postgresql:// URL", "pass --data DIR for files")
+    root = data if data is not None else default_root()
+    ctx.obj = Settings(data=root, debug=debug, store=store or None)
 
 
 for command in (
@@ -71,7 +85,9 @@ for command in (
     events_command,
     replay_command,
     resume_command,
+    cancel_command,
     demo_command,
     serve_command,
+    signal_command,
 ):
     cli.add_command(command)

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from agentos.cli.console import out_console
 from agentos.cli.render import print_summary
-from agentos.cli.runlog import check_node, load_run, reading
+from agentos.cli.runlog import check_node, load_run, reading, where
 from agentos.cli.settings import Settings, current
 from agentos.cli.timeline import event_type, timeline_line
 from agentos.events.codec import encode
@@ -79,7 +79,7 @@ async def inspect(settings: Settings, query: Query) -> None:
             if query.as_json:
                 click.echo(final.model_dump_json(indent=2))
             else:
-                print_summary(console, final, store.log_path(query.run_id))
+                print_summary(console, final, where(store, query.run_id))
 
 
 def _print_all(events: Sequence[Envelope], query: Query, console: Console) -> None:

@@ -18,6 +18,7 @@ STATUS_STYLES = {
     "cancelled": "yellow",
     "retrying": "yellow",
     "running": "cyan",
+    "waiting": "magenta",
     "scheduled": "cyan",
     "skipped": "dim",
     "pending": "dim",
@@ -77,7 +78,7 @@ def totals_line(state: RunState) -> str:
     )
 
 
-def print_summary(console: Console, state: RunState, log_path: Path | None = None) -> None:
+def print_summary(console: Console, state: RunState, log_path: Path | str | None = None) -> None:
     """The per-node table, the totals, the error and the log path of a run."""
     console.print(node_table(state))
     console.print(totals_line(state))

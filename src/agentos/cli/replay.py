@@ -11,7 +11,7 @@ from agentos.actors.replay import fork_events
 from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import usage
 from agentos.cli.render import print_state
-from agentos.cli.runlog import load_run, open_store, parse_step, reading
+from agentos.cli.runlog import load_run, open_store, parse_step, reading, where
 from agentos.cli.session import Tracker, agents, follow, report, run_spec, start_problem, supervisor
 from agentos.cli.settings import Settings, current
 from agentos.events.model import Envelope
@@ -52,7 +52,7 @@ async def show_state(settings: Settings, run_id: str, step: str) -> RunState:
 
 async def fork(
     settings: Settings, run_id: str, step: str, quiet: bool, tracker: Tracker
-) -> tuple[RunState, Path]:
+) -> tuple[RunState, Path | str]:
     """Fork `run_id` from `step`, execute the fork to its end, return its final state."""
     async with reading(settings) as probe:
         events, state = await load_run(probe, run_id)
@@ -69,7 +69,7 @@ async def fork(
             tracker.run_id = new_id
             console.print(f"replay [bold]{new_id}[/] of {run_id} from step {step} started")
             final = await follow(sup, new_id, console, after_seq=prefix)
-            return final, store.log_path(new_id)
+            return final, where(store, new_id)
     except GraphValidationError as exc:
         raise start_problem(run_id, exc) from exc
 

@@ -9,7 +9,7 @@ import click
 
 from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import failure, hush_runtime_log
-from agentos.cli.runlog import load_run, open_store, reading
+from agentos.cli.runlog import load_run, open_store, reading, where
 from agentos.cli.session import Tracker, agents, follow, report, run_spec, start_problem, supervisor
 from agentos.cli.settings import Settings, current
 from agentos.graphs.catalog import Catalog
@@ -17,7 +17,7 @@ from agentos.graphs.validate import GraphValidationError
 from agentos.state.run_state import RunState
 
 
-async def carry_on(settings: Settings, run_id: str, quiet: bool) -> tuple[RunState, Path]:
+async def carry_on(settings: Settings, run_id: str, quiet: bool) -> tuple[RunState, Path | str]:
     """Resume the run (unless it already ended) and follow it to its end."""
     async with reading(settings) as probe:
         events, state = await load_run(probe, run_id)
@@ -30,7 +30,7 @@ async def carry_on(settings: Settings, run_id: str, quiet: bool) -> tuple[RunSta
     console = error_console() if quiet else out_console()
     if state.finished:
         console.print(f"run {run_id} already ended: {state.status}")
-        return state, probe.log_path(run_id)
+        return state, where(probe, run_id)
     spec = run_spec(state)
     store = open_store(settings)
     try:
@@ -38,7 +38,7 @@ async def carry_on(settings: Settings, run_id: str, quiet: bool) -> tuple[RunSta
             await sup.resume(run_id)
             console.print(f"run [bold]{run_id}[/] resumed after seq {state.last_seq}")
             final = await follow(sup, run_id, console, after_seq=state.last_seq)
-            return final, store.log_path(run_id)
+            return final, where(store, run_id)
     except GraphValidationError as exc:
         raise start_problem(run_id, exc) from exc
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,9 @@ from agentos._exceptions import (
 )
 from agentos.actors.supervisor import Supervisor
 from agentos.cli.console import error_console, out_console
-from agentos.cli.errors import CliError, failure, hush_runtime_log, usage
+from agentos.cli.errors import CliError, Interrupted, failure, hush_runtime_log, usage
 from agentos.cli.inputs import parse_inputs
-from agentos.cli.runlog import open_store
+from agentos.cli.runlog import open_store, where
 from agentos.cli.session import Tracker, agents, follow, report, supervisor
 from agentos.cli.settings import Settings, current
 from agentos.graphs.catalog import Catalog
@@ -29,6 +31,15 @@ from agentos.graphs.validate import GraphValidationError
 from agentos.state.run_state import RunState
 
 GRAPH_SUFFIXES = (".yaml", ".yml", ".json")
+CTRL_C = "interrupted by the user (Ctrl-C)"
+
+
+class _CancelledByUser(Exception):
+    """Ctrl-C cancelled the run (control flow from `execute` to the command)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
 
 
 def graph_problem(ref: str, exc: GraphValidationError) -> CliError:
@@ -56,7 +67,7 @@ def resolve_graph(ref: str, catalog: Catalog) -> GraphSpec:
 
 async def execute(
     settings: Settings, ref: str, inputs: dict[str, Any], quiet: bool, tracker: Tracker
-) -> tuple[RunState, Path]:
+) -> tuple[RunState, Path | str]:
     """Validate the graph, start the run, show its progress, return its final state."""
     store = open_store(settings, must_exist=False)
     catalog = Catalog(settings.data, agents())
@@ -67,7 +78,16 @@ async def execute(
             spec, store, catalog, policies=catalog.policies, profiles=catalog.profiles
         ) as sup:
             run_id = await _start(sup, spec, inputs, console, tracker)
-            return await follow(sup, run_id, console), store.log_path(run_id)
+            try:
+                return await follow(sup, run_id, console), where(store, run_id)
+            except asyncio.CancelledError:
+                # asyncio.run cancels this task on the first Ctrl-C (a second one raises
+                # KeyboardInterrupt): end the run cancelled, durably, before leaving
+                task = asyncio.current_task()
+                if task is None or task.uncancel() > 0:
+                    raise
+                await sup.cancel(run_id, CTRL_C)
+                raise _CancelledByUser(run_id) from None
     except GraphValidationError as exc:
         raise graph_problem(ref, exc) from exc
 
@@ -120,4 +140,16 @@ def run_command(
         state, log_path = asyncio.run(execute(settings, graph, inputs, as_json, tracker))
     except KeyboardInterrupt:
         raise tracker.interrupted() from None
+    except _CancelledByUser as exc:
+        _leave_cancelled(exc.run_id)
     report(state, log_path, as_json)
+
+
+def _leave_cancelled(run_id: str) -> None:
+    """Say the run was cancelled and exit 130 at once: its log already ends with
+    run_cancelled, and a thread agent still running (nothing can stop a thread) must
+    not keep the process alive; its result would be ignored anyway."""
+    Interrupted(f"interrupted: run {run_id} cancelled").show()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(Interrupted.exit_code)

@@ -10,20 +10,40 @@ from agentos._exceptions import InvalidNameError
 from agentos.cli.errors import usage
 from agentos.cli.settings import Settings
 from agentos.events.model import Envelope
-from agentos.eventstore.base import UnknownRunError
+from agentos.eventstore.base import EventStore, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.eventstore.postgres import PostgresEventStore
 from agentos.state.fold import fold
 from agentos.state.run_state import RunState
 
 
-def open_store(settings: Settings, *, must_exist: bool = True) -> JsonlEventStore:
-    """The JSONL store of the data dir (which must exist, unless the command writes)."""
+def open_store(settings: Settings, *, must_exist: bool = True) -> EventStore:
+    """The store of `--store URL`, else the JSONL store of the data dir (which must
+    exist, unless the command writes)."""
+    if settings.store is not None:
+        return PostgresEventStore(settings.store)
     root = settings.require_data() if must_exist else settings.data
     return JsonlEventStore(root)
 
 
+def where(store: EventStore, run_id: str) -> Path | str:
+    """Where the run's log is kept: its file, or its store's database."""
+    if isinstance(store, JsonlEventStore):
+        return store.log_path(run_id)
+    return f"{describe(store)} (run {run_id})"
+
+
+def describe(store: EventStore) -> str:
+    """The store, for messages: its data dir, or its database URL without a password."""
+    if isinstance(store, PostgresEventStore):
+        return store.safe_url
+    if isinstance(store, JsonlEventStore):
+        return f"{store.root}/"
+    return type(store).__name__
+
+
 @asynccontextmanager
-async def reading(settings: Settings) -> AsyncIterator[JsonlEventStore]:
+async def reading(settings: Settings) -> AsyncIterator[EventStore]:
     """The store of an existing data dir, closed on exit."""
     store = open_store(settings)
     try:
@@ -32,29 +52,32 @@ async def reading(settings: Settings) -> AsyncIterator[JsonlEventStore]:
         await store.close()
 
 
-def check_run_id(store: JsonlEventStore, run_id: str) -> Path:
+def check_run_id(store: EventStore, run_id: str) -> Path:
     """The run's log path; a usage error for a bad or unknown run id."""
+    path = None
     try:
-        path = store.log_path(run_id)
+        if isinstance(store, JsonlEventStore):
+            path = store.log_path(run_id)
     except InvalidNameError:
         path = None
     if path is None or not path.is_file():
-        raise usage(f"unknown run {run_id!r} in {store.root}/", "list runs with: agentos runs")
+        raise usage(f"unknown run {run_id!r} in {describe(store)}", "list runs with: agentos runs")
     return path
 
 
-async def read_run(store: JsonlEventStore, run_id: str) -> list[Envelope]:
+async def read_run(store: EventStore, run_id: str) -> list[Envelope]:
     """Every committed event of the run."""
-    check_run_id(store, run_id)
+    if isinstance(store, JsonlEventStore):
+        check_run_id(store, run_id)
     try:
         return await store.read_all(run_id)
-    except UnknownRunError:
+    except (UnknownRunError, InvalidNameError):
         raise usage(
-            f"unknown run {run_id!r} in {store.root}/", "list runs with: agentos runs"
+            f"unknown run {run_id!r} in {describe(store)}", "list runs with: agentos runs"
         ) from None
 
 
-async def load_run(store: JsonlEventStore, run_id: str) -> tuple[list[Envelope], RunState]:
+async def load_run(store: EventStore, run_id: str) -> tuple[list[Envelope], RunState]:
     """The run's events and their fold."""
     events = await read_run(store, run_id)
     return events, fold(events)

@@ -16,13 +16,22 @@ from agentos._exceptions import InvalidEventError
 from agentos.cli.console import out_console
 from agentos.cli.errors import one_line
 from agentos.cli.render import seconds, status_text
-from agentos.cli.runlog import reading
+from agentos.cli.runlog import describe, reading
 from agentos.cli.settings import Settings, current
-from agentos.eventstore.base import StoreError
+from agentos.eventstore.base import EventStore, StoreError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.state.fold import fold
 
-STATUSES = ("pending", "running", "interrupted", "succeeded", "failed", "cancelled", "corrupt")
+STATUSES = (
+    "pending",
+    "running",
+    "waiting",
+    "interrupted",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "corrupt",
+)
 
 
 @dataclass
@@ -39,11 +48,11 @@ class RunRow:
     sort_key: float
 
 
-async def _row(store: JsonlEventStore, run_id: str) -> RunRow | None:
+async def _row(store: EventStore, run_id: str) -> RunRow | None:
     """The run's row; None for a log without an acknowledged event (its first batch was
     torn, or is being written now): that is no run yet."""
-    path = store.log_path(run_id)
-    mtime = path.stat().st_mtime if path.exists() else 0.0
+    path = store.log_path(run_id) if isinstance(store, JsonlEventStore) else None
+    mtime = path.stat().st_mtime if path is not None and path.exists() else 0.0
     try:
         events = await store.read_all(run_id)
         state = fold(events)
@@ -74,7 +83,7 @@ async def list_rows(settings: Settings) -> tuple[str, list[RunRow]]:
         found = [await _row(store, run_id) for run_id in await store.list_runs()]
     rows = [row for row in found if row is not None]
     rows.sort(key=lambda r: (r.sort_key, r.run_id), reverse=True)
-    return str(store.root), rows
+    return describe(store).rstrip("/"), rows
 
 
 def _started(text: str | None) -> str:

@@ -101,6 +101,7 @@ def serve_command(
             f"the HTTP API is not available: {exc}", "install agentos with its API"
         ) from exc
     data = current().data
+    store_url = current().store
     try:
         token = None if no_auth else server_token(data)
     except (OSError, InvalidInputError) as exc:
@@ -112,6 +113,7 @@ def serve_command(
         allow_agents=split_patterns(allow_agents),
         allowed_hosts=served_hosts(host, allowed_hosts),
         resolve_source=resolve_source,
+        store=store_url,
     )
     click.echo(f"dashboard: {dashboard_url(host, port, app.state.token)}")
     redact_access_log()

@@ -19,7 +19,7 @@ from agentos.cli.console import out_console
 from agentos.cli.errors import CliError, Interrupted, failure
 from agentos.cli.render import print_summary
 from agentos.demo import registry
-from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.eventstore.base import EventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.validate import GraphValidationError
@@ -33,7 +33,7 @@ def agents() -> AgentRegistry:
 
 @asynccontextmanager
 async def supervisor(
-    spec: GraphSpec, store: JsonlEventStore, catalog: Catalog, **kw: Any
+    spec: GraphSpec, store: EventStore, catalog: Catalog, **kw: Any
 ) -> AsyncIterator[Supervisor]:
     """A supervisor of `spec` on `store`; stopped, and the store closed, on exit."""
     try:
@@ -107,7 +107,7 @@ def start_problem(run_id: str, exc: GraphValidationError) -> CliError:
     )
 
 
-def report(state: RunState, log_path: Path, as_json: bool) -> None:
+def report(state: RunState, log_path: Path | str, as_json: bool) -> None:
     """Print the final state (summary or JSON) and exit 0 if it succeeded, else 1."""
     if as_json:
         click.echo(state.model_dump_json(indent=2))

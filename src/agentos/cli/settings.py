@@ -17,10 +17,11 @@ class Settings:
 
     data: Path
     debug: bool = False
+    store: str | None = None  # a postgresql:// URL; None: the JSONL store in `data`
 
     def require_data(self) -> Path:
         """The data dir, which must exist (for commands that read it)."""
-        if not self.data.is_dir():
+        if self.store is None and not self.data.is_dir():
             raise usage(
                 f"data dir {self.data} does not exist",
                 "pass --data DIR or set AGENTOS_DATA_DIR, or start a run first",

@@ -129,6 +129,16 @@ class RunFailedData(_Data):
     node: str | None = None
 
 
+class NodeWaitingData(_Data):
+    signal: str
+    timeout: float | None = None
+
+
+class SignalReceivedData(_Data):
+    name: str
+    payload: JsonDict = Field(default_factory=dict)
+
+
 class ReplayedFromData(_Data):
     source_run: str
     from_step: str
@@ -181,6 +191,20 @@ class NodeSkipped(Envelope):
 class NodeCancelled(Envelope):
     type: Literal["node_cancelled"] = "node_cancelled"
     data: ReasonData
+
+
+class NodeWaiting(Envelope):
+    """A wait node waits for the signal `data.signal` (its attempt, no agent)."""
+
+    type: Literal["node_waiting"] = "node_waiting"
+    data: NodeWaitingData
+
+
+class SignalReceived(Envelope):
+    """A signal arrived: `node` is the waiting node that takes it, None while it is kept."""
+
+    type: Literal["signal_received"] = "signal_received"
+    data: SignalReceivedData
 
 
 class ContextCompiled(Envelope):
@@ -248,6 +272,8 @@ Event = Annotated[
     | NodeRetrying
     | NodeSkipped
     | NodeCancelled
+    | NodeWaiting
+    | SignalReceived
     | ContextCompiled
     | ModelSelected
     | ModelCalled
@@ -274,6 +300,8 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         NodeRetrying,
         NodeSkipped,
         NodeCancelled,
+        NodeWaiting,
+        SignalReceived,
         ContextCompiled,
         ModelSelected,
         ModelCalled,

@@ -13,6 +13,7 @@ from agentos.eventstore.base import (
 )
 from agentos.eventstore.jsonl import JsonlEventStore, default_root
 from agentos.eventstore.memory import InMemoryEventStore
+from agentos.eventstore.postgres import PostgresEventStore, is_store_url
 from agentos.eventstore.run_log import RunLog
 
 __all__ = [
@@ -23,10 +24,12 @@ __all__ = [
     "EventStore",
     "InMemoryEventStore",
     "JsonlEventStore",
+    "PostgresEventStore",
     "RunLockedError",
     "RunLog",
     "StoreError",
     "StoreWriteError",
     "UnknownRunError",
     "default_root",
+    "is_store_url",
 ]

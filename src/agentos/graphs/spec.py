@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from agentos.context.profile import ContextProfile
 from agentos.events.limits import InputDict, Int64
@@ -28,17 +28,33 @@ PolicyRef = Annotated[
 
 
 class NodeSpec(BaseModel):
-    """One step of a graph: the agent it runs and the nodes it waits for."""
+    """One step of a graph: the agent it runs (or the signal it waits for) and the nodes
+    it waits on."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=NAME_PATTERN)
-    agent: str = Field(min_length=1, description="a registered name or package.module:callable")
+    agent: str | None = Field(
+        default=None,
+        min_length=1,
+        description="a registered name or package.module:callable (none for a wait node)",
+    )
+    wait: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="the signal this node waits for; its payload is the node's output",
+    )
     after: list[str] = Field(default_factory=list, description="nodes that must finish first")
     policy: PolicyRef | None = Field(default=None, description="a policy name or inline policy")
     context: str | None = Field(default=None, description="a context profile name")
     params: InputDict = Field(default_factory=dict)
     description: str = ""
+
+    @model_validator(mode="after")
+    def _runs_something(self) -> NodeSpec:
+        if self.agent is None and self.wait is None:
+            raise ValueError(f"node {self.name!r} needs an `agent` (or a `wait`)")
+        return self
 
 
 class GraphDefaults(BaseModel):

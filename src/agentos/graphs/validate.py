@@ -22,6 +22,7 @@ def validate(
 ) -> list[GraphProblem]:
     """Every problem of `spec`; agents are checked only when a registry is given."""
     problems = _structure(spec)
+    problems += _kinds(spec)
     problems += _references(spec, agents, policies, profiles)
     problems += _policy_values(spec, policies)
     return problems
@@ -162,6 +163,21 @@ def _schedulable(names: list[str], succ: dict[str, list[str]]) -> set[str]:
     return done
 
 
+def _kinds(spec: GraphSpec) -> list[GraphProblem]:
+    """A node runs an agent or waits for a signal, not both."""
+    problems: list[GraphProblem] = []
+    for i, node in enumerate(spec.nodes):
+        if node.wait is not None and node.agent is not None:
+            problems.append(
+                GraphProblem(
+                    f"nodes[{i}].agent",
+                    f"node {node.name!r} waits for signal {node.wait!r}: "
+                    "a wait node runs no agent (drop `agent` or `wait`)",
+                )
+            )
+    return problems
+
+
 def _references(
     spec: GraphSpec,
     agents: AgentRegistry | None,
@@ -184,7 +200,7 @@ def _references(
                     f"node {node.name!r} uses unknown context profile {node.context!r}",
                 )
             )
-        if agents is not None:
+        if agents is not None and node.agent is not None:
             try:
                 agents.resolve(node.agent)
             except UnknownAgentError as exc:

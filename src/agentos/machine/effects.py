@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentos._exceptions import RunEndedError
 from agentos.context.manifest import CompiledContext
 from agentos.context.profile import ContextProfile
 from agentos.events.model import Envelope
-from agentos.machine.facts import RetryDue
+from agentos.machine.facts import Cancel, Fact, ModelCall, NodeDone, RetryDue, Signal, WaitTimeout
+from agentos.machine.slots import NodeSlots
 from agentos.routing.router import Selection
 
 
@@ -58,7 +60,7 @@ class RetryLater:
     """Feed `due` back to the run after `delay` seconds."""
 
     delay: float
-    due: RetryDue
+    due: RetryDue | WaitTimeout
 
 
 @dataclass(slots=True)
@@ -117,3 +119,16 @@ class Decision:
     def kinds(self) -> Sequence[str]:
         """The event types, in order (for tests and logs)."""
         return [str(getattr(e, "type", "")) for e in self.events]
+
+
+def orphaned(fact: Fact, slots: NodeSlots) -> list[Effect]:
+    """The effects of a fact for a run that has ended (or is not driven here any more)."""
+    if isinstance(fact, ModelCall):
+        return [Refuse(fact.reply, RunEndedError(f"run {fact.run_id} is no longer running"))]
+    if isinstance(fact, Cancel):
+        return [Answer(fact.reply, None)]
+    if isinstance(fact, Signal):
+        return [Refuse(fact.reply, RunEndedError(f"run {fact.run_id} has ended"))]
+    if isinstance(fact, NodeDone) and slots.release(fact.node):
+        return [SlotFreed(fact.node)]
+    return []

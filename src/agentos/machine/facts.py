@@ -94,4 +94,23 @@ class Cancel:
     reply: object = None
 
 
-Fact = NodeDone | Prepared | ModelCall | RetryDue | Cancel
+@dataclass(slots=True)
+class Signal:
+    """A signal sent to the run: the node waiting for `name` takes `payload`, else it is kept."""
+
+    run_id: str
+    name: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    reply: object = None
+
+
+@dataclass(slots=True)
+class WaitTimeout:
+    """A wait node's timeout passed: it fails if that attempt still waits."""
+
+    run_id: str
+    node: str
+    attempt: int
+
+
+Fact = NodeDone | Prepared | ModelCall | RetryDue | Cancel | Signal | WaitTimeout

@@ -86,3 +86,8 @@ def preparation(
         max_tier=max_tier,
         preferred=list(policy.preferred_models),
     )
+
+
+def context_artifact(manifest_sha256: str) -> str:
+    """The artifact name under which an attempt's context text is kept."""
+    return f"context-{manifest_sha256[:16]}"

@@ -9,6 +9,7 @@ from agentos.graphs.topology import Topology
 from agentos.state.run_state import FINISHED_NODE, NodeState, RunState
 
 ACTIVE_NODE = frozenset({"scheduled", "running", "retrying"})
+ENDABLE_NODE = ACTIVE_NODE | {"waiting"}  # the nodes a run's end cancels
 
 
 @dataclass

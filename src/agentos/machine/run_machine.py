@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from agentos._exceptions import BudgetExceededError, RunEndedError
+from agentos._exceptions import BudgetExceededError
 from agentos.events import model as ev
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.topology import Topology
@@ -25,6 +25,7 @@ from agentos.machine.effects import (
     Refuse,
     RetryLater,
     SlotFreed,
+    orphaned,
 )
 from agentos.machine.facts import (
     Cancel,
@@ -33,11 +34,14 @@ from agentos.machine.facts import (
     NodeDone,
     Prepared,
     RetryDue,
+    Signal,
     Start,
+    WaitTimeout,
 )
-from agentos.machine.jobs import dispatch, preparation
-from agentos.machine.plan import ACTIVE_NODE, interrupted, plan
+from agentos.machine.jobs import context_artifact, dispatch, preparation
+from agentos.machine.plan import ENDABLE_NODE, interrupted, plan
 from agentos.machine.slots import NodeSlots
+from agentos.machine.waits import rejection, time_left, waiter
 from agentos.routing.budget import budget_exceeded
 from agentos.state.fold import evolve
 from agentos.state.run_state import RunState
@@ -48,11 +52,6 @@ Clock = Callable[[], datetime]
 _SETTLING = frozenset({ev.NodeSucceeded, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled})
 
 INTERRUPTED = "interrupted: the attempt did not finish before the process stopped"
-
-
-def context_artifact(manifest_sha256: str) -> str:
-    """The artifact name under which an attempt's context text is kept."""
-    return f"context-{manifest_sha256[:16]}"
 
 
 class RunMachine:
@@ -131,8 +130,18 @@ class RunMachine:
             if node.status == "running":
                 self._emit(ev.NodeRetrying, name, attempt - 1, delay=0.0, error=INTERRUPTED)
             self._start_node(name, attempt)
+        for name, waited in list(self.state.waiting.items()):  # they wait on
+            self._wait_on(name, self.state.nodes[name].attempts, time_left(waited, self.clock()))
         self._advance()
         self._effect(Answer(reply, self.run_id))
+        return self._take()
+
+    def record(self, fact: Signal) -> Decision:
+        """Keep a signal for a run nobody drives: it is taken when the run resumes."""
+        if self.state.finished:
+            return Decision(effects=orphaned(fact, self.slots))
+        self._emit(ev.SignalReceived, name=fact.name, payload=fact.payload)
+        self._effect(Answer(fact.reply, True))
         return self._take()
 
     def handle(self, fact: Fact) -> Decision:
@@ -149,6 +158,10 @@ class RunMachine:
             node = self.state.nodes.get(fact.node)
             if node is not None and node.status in ("retrying", "scheduled"):
                 self._start_node(fact.node, fact.attempt)
+        elif isinstance(fact, Signal):
+            self._signal(fact)
+        elif isinstance(fact, WaitTimeout):
+            self._wait_timeout(fact)
         elif isinstance(fact, Cancel):
             self._end(ev.RunCancelled, reason=fact.reason or "cancelled")
             self._effect(Answer(fact.reply, None))
@@ -208,6 +221,29 @@ class RunMachine:
         elif policy.on_failure == "fail_run":
             self._end(ev.RunFailed, error=f"node {name} failed: {error}", node=name)
 
+    def _signal(self, fact: Signal) -> None:
+        name = waiter(self.state, fact.name)
+        attempt = self.state.nodes[name].attempts if name is not None else None
+        self._emit(ev.SignalReceived, name, attempt, name=fact.name, payload=fact.payload)
+        if name is not None and attempt is not None:
+            self._take_signal(name, attempt, fact.payload)
+        self._effect(Answer(fact.reply, True))
+
+    def _take_signal(self, name: str, attempt: int, payload: dict[str, Any]) -> None:
+        error = rejection(payload)
+        if error is None:
+            self._emit(ev.NodeSucceeded, name, attempt, output=payload)
+        else:
+            self._node_failed(name, attempt, error, "Rejected")
+
+    def _wait_timeout(self, fact: WaitTimeout) -> None:
+        node = self.state.nodes.get(fact.node)
+        waited = self.state.waiting.get(fact.node)
+        if node is None or waited is None or node.attempts != fact.attempt:
+            return  # the signal came first, or the run moved on
+        error = f"no signal {waited.signal!r} within {waited.timeout:g}s"
+        self._node_failed(fact.node, fact.attempt, error, "TimeoutError")
+
     def _prepared(self, fact: Prepared) -> None:
         node = self.state.nodes.get(fact.node)
         if node is None or node.status != "running" or node.attempts != fact.attempt:
@@ -256,20 +292,26 @@ class RunMachine:
 
     def _advance(self) -> None:
         """Start or skip what the state allows; finish the run when all is done."""
-        # the plan reads settled nodes only: until one settles again it stays the same
-        if not self._replan or self.state.finished:
-            return
-        step = plan(self.state, self.topo)
-        for name, reason in step.skip:
-            self._emit(ev.NodeSkipped, name, reason=reason)
-        self._replan = False  # the plan saw its own skips
-        for name in step.start:
-            self._start_node(name, 1)
-        if step.finished:  # every node succeeded, failed (continuing) or was skipped
-            self._emit(ev.RunSucceeded)
+        # the plan reads settled nodes only: until one settles again it stays the same;
+        # a wait node that takes a kept signal settles as it starts: plan again
+        while self._replan and not self.state.finished:
+            step = plan(self.state, self.topo)
+            for name, reason in step.skip:
+                self._emit(ev.NodeSkipped, name, reason=reason)
+            self._replan = False  # the plan saw its own skips
+            for name in step.start:
+                if not self.state.finished:  # a rejection just ended it
+                    self._start_node(name, 1)
+            if step.finished:  # every node succeeded, failed (continuing) or was skipped
+                self._emit(ev.RunSucceeded)
 
     def _start_node(self, name: str, attempt: int) -> None:
         policy = self.topo.policy(name)
+        signal = self.topo.node(name).wait
+        if signal is not None:  # a wait node takes no slot and runs no agent
+            self._emit(ev.NodeWaiting, name, attempt, signal=signal, timeout=policy.timeout)
+            self._wait_on(name, attempt, policy.timeout)
+            return
         if not self.slots.take(name, policy.concurrency):
             # node_scheduled marks a node that is ready but waits for a slot
             if self.state.nodes[name].status == "pending":
@@ -294,13 +336,22 @@ class RunMachine:
         )
         self._effect(job)
 
+    def _wait_on(self, name: str, attempt: int, timeout: float | None) -> None:
+        """A waiting node takes its signal if it was kept (sent before, or while nobody
+        drove the run), else its timeout, if any, is set."""
+        kept = self.state.signals.get(self.state.waiting[name].signal)
+        if kept is not None:
+            self._take_signal(name, attempt, kept)
+        elif timeout is not None:
+            self._effect(RetryLater(timeout, WaitTimeout(self.run_id, name, attempt)))
+
     def _dispatch(self, name: str, attempt: int, prepared: Prepared | None) -> None:
         job = dispatch(self.state, self.topo, name, attempt, self.workspace_root, prepared)
         self._effect(job)
 
     def _end(self, cls: type[ev.Envelope], **data: Any) -> None:
         """Cancel what is still active and end the run with `cls`."""
-        active = [n for n, s in self.state.nodes.items() if s.status in ACTIVE_NODE]
+        active = [n for n, s in self.state.nodes.items() if s.status in ENDABLE_NODE]
         for name in active:
             if self.state.nodes[name].status == "running":
                 self._release(name)
@@ -351,14 +402,3 @@ class RunMachine:
         if self.state.finished:
             out.effects.append(Finished(self.run_id))
         return out
-
-
-def orphaned(fact: Fact, slots: NodeSlots) -> list[Effect]:
-    """The effects of a fact for a run that has ended (or is not driven here any more)."""
-    if isinstance(fact, ModelCall):
-        return [Refuse(fact.reply, RunEndedError(f"run {fact.run_id} is no longer running"))]
-    if isinstance(fact, Cancel):
-        return [Answer(fact.reply, None)]
-    if isinstance(fact, NodeDone) and slots.release(fact.node):
-        return [SlotFreed(fact.node)]
-    return []

@@ -11,7 +11,10 @@ import orjson
 from agentos._exceptions import InvalidEventError
 from agentos._exceptions import UnknownStepError as UnknownStepError
 from agentos.events import model as ev
-from agentos.state.run_state import NodeState, ReplayOrigin, RunState, WorkspaceFile
+from agentos.state.run_state import NodeState, ReplayOrigin, RunState, Waiting, WorkspaceFile
+
+#: node statuses of a run that is not just waiting: something runs or is due to
+_BUSY_NODE = frozenset({"scheduled", "running", "retrying"})
 
 
 def _node(state: RunState, e: ev.Envelope) -> NodeState:
@@ -52,7 +55,39 @@ def _node_started(state: RunState, e: ev.NodeStarted) -> None:
     node.error = None
 
 
+def _node_waiting(state: RunState, e: ev.NodeWaiting) -> None:
+    node = _node(state, e)
+    node.status = "waiting"
+    node.attempts = max(node.attempts, e.attempt or 1)
+    node.started_at = node.started_at or e.ts
+    if node.first_seq is None:
+        node.first_seq = e.seq
+    node.error = None
+    state.waiting[e.node or ""] = Waiting(e.data.signal, e.ts, e.data.timeout)
+
+
+def _signal_received(state: RunState, e: ev.SignalReceived) -> None:
+    if e.node is None:  # nobody took it: kept for the node that waits for it later
+        state.signals[e.data.name] = e.data.payload
+
+
+def _settle_wait(state: RunState, name: str) -> None:
+    """A waiting node settled: it no longer waits, and it took its kept signal, if any."""
+    if state.waiting:
+        waited = state.waiting.pop(name, None)
+        if waited is not None:
+            state.signals.pop(waited.signal, None)
+
+
+def _derive_status(state: RunState) -> None:
+    """A running run whose only unfinished work is waiting nodes is `waiting`."""
+    if state.status in ("running", "waiting"):
+        busy = any(n.status in _BUSY_NODE for n in state.nodes.values())
+        state.status = "waiting" if state.waiting and not busy else "running"
+
+
 def _node_succeeded(state: RunState, e: ev.NodeSucceeded) -> None:
+    _settle_wait(state, e.node or "")
     node = _node(state, e)
     node.status = "succeeded"
     node.output = e.data.output
@@ -62,6 +97,7 @@ def _node_succeeded(state: RunState, e: ev.NodeSucceeded) -> None:
 
 
 def _node_failed(state: RunState, e: ev.NodeFailed) -> None:
+    _settle_wait(state, e.node or "")
     node = _node(state, e)
     node.error = e.data.error
     node.duration_ms = e.data.duration_ms
@@ -82,6 +118,7 @@ def _node_skipped(state: RunState, e: ev.NodeSkipped) -> None:
 
 
 def _node_cancelled(state: RunState, e: ev.NodeCancelled) -> None:
+    _settle_wait(state, e.node or "")
     node = _node(state, e)
     node.status = "cancelled"
     node.error = e.data.reason or None
@@ -168,6 +205,8 @@ _HANDLERS: dict[str, Callable[[RunState, Any], None]] = {
     "node_retrying": _node_retrying,
     "node_skipped": _node_skipped,
     "node_cancelled": _node_cancelled,
+    "node_waiting": _node_waiting,
+    "signal_received": _signal_received,
     "context_compiled": _context_compiled,
     "model_selected": _model_selected,
     "model_called": _model_called,
@@ -194,6 +233,8 @@ def evolve(state: RunState, event: ev.Envelope) -> RunState:
     if event.seq != state.last_seq + 1:
         raise InvalidEventError(f"event seq {event.seq} does not follow {state.last_seq}")
     handler(state, event)
+    if state.waiting or state.status == "waiting":
+        _derive_status(state)
     state.last_seq = event.seq
     state.updated_at = event.ts
     return state
@@ -201,7 +242,7 @@ def evolve(state: RunState, event: ev.Envelope) -> RunState:
 
 def starts_step(event: ev.Envelope, step: str) -> bool:
     """Whether `event` is the first sign of node `step` starting."""
-    return event.node == step and event.type in ("node_scheduled", "node_started")
+    return event.node == step and event.type in ("node_scheduled", "node_started", "node_waiting")
 
 
 class Folding:
@@ -264,6 +305,11 @@ _NODE_IDENTITY = {"started_at", "ended_at", "first_seq", "attempts", "duration_m
 def canonical(state: RunState) -> dict[str, Any]:
     """The state without identity and timing, for comparing what two runs are."""
     data = state.model_dump(mode="json", exclude=_IDENTITY)
+    for key in ("waiting", "signals"):  # absent from runs without waits (older logs too)
+        if not data[key]:
+            del data[key]
+    for waited in data.get("waiting", {}).values():
+        waited.pop("since", None)
     for node in data["nodes"].values():
         for key in _NODE_IDENTITY:
             node.pop(key, None)

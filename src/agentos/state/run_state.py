@@ -8,9 +8,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
+RunStatus = Literal["pending", "running", "waiting", "succeeded", "failed", "cancelled"]
 NodeStatus = Literal[
-    "pending", "scheduled", "running", "retrying", "succeeded", "failed", "skipped", "cancelled"
+    "pending",
+    "scheduled",
+    "running",
+    "retrying",
+    "waiting",
+    "succeeded",
+    "failed",
+    "skipped",
+    "cancelled",
 ]
 FINISHED_NODE = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 FINISHED_RUN = frozenset({"succeeded", "failed", "cancelled"})
@@ -47,6 +55,15 @@ class NodeState:
     model: dict[str, Any] | None = None
     usage: Usage = field(default_factory=Usage)
     duration_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class Waiting:
+    """What a waiting node waits for: a signal's name, since when."""
+
+    signal: str
+    since: datetime
+    timeout: float | None = None
 
 
 class ReplayOrigin(BaseModel):
@@ -88,6 +105,12 @@ class RunState(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     budget_action: Literal["fail", "downgrade"] | None = None
     replayed_from: ReplayOrigin | None = None
+    waiting: dict[str, Waiting] = Field(
+        default_factory=dict, description="the nodes waiting for a signal, by node"
+    )
+    signals: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="payloads of signals received but not yet taken"
+    )
     last_seq: int = 0
     updated_at: datetime | None = None
 

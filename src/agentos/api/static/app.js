@@ -1,4 +1,4 @@
-// agentos dashboard: live runs list, live run page, start and replay buttons.
+// agentos dashboard: live runs list, live run page, start, replay and cancel buttons.
 // every value from the server is put in the page with textContent, never as html,
 // except the run panel, which the server renders with everything escaped.
 "use strict";
@@ -128,7 +128,8 @@ function initRun() {
     count.textContent = list.children.length + " events";
     schedule();
   };
-  source.addEventListener("end", () => { source.close(); refreshPanel(); count.textContent += " · ended"; });
+  const cancel = document.getElementById("cancel");
+  source.addEventListener("end", () => { source.close(); refreshPanel(); count.textContent += " · ended"; cancel.disabled = true; });
   // a frame named "error" with data: the run stalled (an append failed); no reconnect
   source.addEventListener("error", (msg) => { if (!msg.data) return; source.close(); refreshPanel(); count.textContent += " · stalled"; });
 
@@ -142,6 +143,38 @@ function initRun() {
       window.location.href = "/dashboard/runs/" + encodeURIComponent(run.run_id);
     } catch (err) {
       out.textContent = String(err.message);
+    }
+  });
+
+  // Approve / Reject on a waiting node (the panel is re-rendered: delegate the clicks)
+  document.getElementById("panel").addEventListener("click", async (event) => {
+    const button = event.target.closest("button.signal");
+    if (!button) return;
+    const out = button.parentElement.querySelector(".signal-result");
+    button.parentElement.querySelectorAll("button.signal").forEach((b) => { b.disabled = true; });
+    out.textContent = "sending…";
+    try {
+      const body = { approved: button.dataset.approved === "true", by: "dashboard" };
+      const state = await postJson(base + "/signals/" + encodeURIComponent(button.dataset.signal), body);
+      out.textContent = state.status;
+      refreshPanel();
+    } catch (err) {
+      out.textContent = String(err.message);
+      button.parentElement.querySelectorAll("button.signal").forEach((b) => { b.disabled = false; });
+    }
+  });
+
+  const cancelled = document.getElementById("cancel-result");
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    cancelled.textContent = "cancelling…";
+    try {
+      const state = await postJson(base + "/cancel", { reason: "cancelled from the dashboard" });
+      cancelled.textContent = state.status;
+      refreshPanel();
+    } catch (err) {
+      cancelled.textContent = String(err.message);
+      cancel.disabled = false;
     }
   });
 }

@@ -1,0 +1,126 @@
+"""Cancelling a run the caller does not drive: it has one writer, so the cancel goes to it.
+
+- Nobody owns the run's log (its process is gone): take the log (`RunLog.open`), let a
+  `RunMachine` folded from it decide the `Cancel` (node_cancelled for what was active,
+  then run_cancelled), append that, and release the log.
+- Another supervisor owns it, in this process or another: write the request file
+  `{data}/.cancel-requests/{run_id}`; every supervisor on a store with a data dir lists
+  that one folder every `POLL` seconds (`take_requests`: one listdir, whatever the number
+  of runs) and turns a request for a run it drives into a `Cancel` fact. The caller
+  follows the log until it ends, for at most `timeout` seconds; a request nobody took
+  by then is withdrawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Collection
+from pathlib import Path
+
+import orjson
+
+from agentos._exceptions import RunLockedError
+from agentos._files import write_atomic
+from agentos._names import safe_name
+from agentos.events.model import utcnow
+from agentos.eventstore.base import EventStore
+from agentos.eventstore.run_log import RunLog
+from agentos.graphs.spec import GraphSpec
+from agentos.graphs.topology import Topology
+from agentos.machine.facts import Cancel
+from agentos.machine.run_machine import RunMachine
+from agentos.machine.slots import NodeSlots
+from agentos.state.fold import fold
+from agentos.state.load import load_state
+from agentos.state.run_state import RunState
+
+REQUESTS = ".cancel-requests"  # a dot-folder of the data dir: never a run
+POLL = 0.2  # seconds between a supervisor's checks for requests
+TIMEOUT = 10.0  # seconds a caller waits for the owner to cancel
+
+
+def data_dir(store: EventStore) -> Path | None:
+    """The store's data dir, where request files go (None: a store without files)."""
+    root = getattr(store, "root", None)
+    return Path(root) if root is not None else None
+
+
+def request_path(root: Path, run_id: str) -> Path:
+    """Where a cancel request for `run_id` is written."""
+    return root / REQUESTS / safe_name(run_id, "run id")
+
+
+def requested(root: Path, run_ids: Collection[str]) -> list[str]:
+    """The runs among `run_ids` with a cancel request waiting (one listdir)."""
+    try:
+        names = os.listdir(root / REQUESTS)
+    except FileNotFoundError:
+        return []
+    return [name for name in names if name in run_ids]
+
+
+def take_requests(root: Path, run_ids: Collection[str]) -> list[tuple[str, str]]:
+    """The (run id, reason) of each pending request among `run_ids`, removed (blocking)."""
+    taken = []
+    for run_id in requested(root, run_ids):
+        path = root / REQUESTS / run_id
+        try:
+            raw = path.read_bytes()
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        try:
+            reason = str(orjson.loads(raw).get("reason") or "cancelled")
+        except (orjson.JSONDecodeError, AttributeError):
+            reason = "cancelled"
+        taken.append((run_id, reason))
+    return taken
+
+
+async def cancel_elsewhere(
+    store: EventStore, run_id: str, reason: str, timeout: float = TIMEOUT
+) -> RunState:
+    """Cancel a run the caller does not drive; its state once ended (an ended run as is).
+
+    TimeoutError when its owner did not end it within `timeout` (the request is
+    withdrawn); RunLockedError when its owner cannot be reached (a store without files).
+    """
+    state = await load_state(store, run_id)
+    if state.finished:
+        return state
+    if not await store.has_writer(run_id):
+        with contextlib.suppress(RunLockedError):  # taken meanwhile: ask its owner
+            return await cancel_unowned(store, run_id, reason)
+    root = data_dir(store)
+    if root is None:
+        raise RunLockedError(f"run {run_id} is driven elsewhere, out of this store's reach")
+    path = request_path(root, run_id)
+    await asyncio.to_thread(write_atomic, path, orjson.dumps({"reason": reason}), False)
+    try:
+        async with asyncio.timeout(timeout):
+            async for _ in store.follow(run_id, state.last_seq):
+                pass
+    except TimeoutError:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise
+    return await load_state(store, run_id)
+
+
+async def cancel_unowned(store: EventStore, run_id: str, reason: str) -> RunState:
+    """Take the log of a run nobody drives, append its machine's cancel, let it go.
+
+    RunLockedError when another writer holds the log."""
+    log = await RunLog.open(store, run_id)
+    try:
+        state = fold(await store.read_all(run_id))
+        if state.finished:
+            return state
+        spec = GraphSpec.model_validate(state.spec)
+        machine = RunMachine(state, spec, Topology(spec), NodeSlots(), utcnow)
+        decision = machine.handle(Cancel(run_id, reason))
+        await asyncio.wrap_future(log.submit(decision.events))
+        return machine.state
+    finally:
+        await log.release()

@@ -1,0 +1,70 @@
+"""The PostgreSQL store's plumbing: loading psycopg, the owner's session, stored lines."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from agentos.events.codec import check_writable
+from agentos.events.model import Envelope
+from agentos.eventstore._pg_schema import OWNER_LOCK_SPACE
+from agentos.eventstore.base import EventRejectedError, StoreError
+
+
+def load_psycopg() -> tuple[Any, Any]:
+    """psycopg and psycopg_pool; a StoreError naming the extra when they are missing."""
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:
+        raise StoreError(
+            "a postgresql:// store needs psycopg: pip install 'agentos[postgres]'"
+        ) from None
+    return psycopg, psycopg_pool
+
+
+def safe_url(url: str) -> str:
+    """`url` without its password and options, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+async def owner_session(psycopg: Any, url: str, channel: str) -> tuple[Any, int]:
+    """A dedicated connection holding a fresh owner id's advisory lock and LISTENing on
+    `channel`; the owner id (named in its application_name, for operators)."""
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    try:
+        while True:
+            owner = random.randint(1, 2**31 - 1)
+            cur = await conn.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", (OWNER_LOCK_SPACE, owner)
+            )
+            row = await cur.fetchone()
+            if row and row[0]:
+                break
+        await conn.execute(
+            "SELECT pg_catalog.set_config('application_name', %s, false)",
+            (f"agentos-owner-{owner}",),
+        )
+        await conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn, owner
+
+
+def encode_rows(run_id: str, events: Sequence[Envelope]) -> list[tuple[int, str]]:
+    """Each event's stored line, once the reader would read it back."""
+    rows = []
+    for event in events:
+        try:
+            rows.append((event.seq, check_writable(event).decode()))
+        except ValueError as exc:
+            raise EventRejectedError(f"run {run_id}: event {event.seq} refused: {exc}") from None
+    return rows
