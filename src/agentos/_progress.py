@@ -41,6 +41,12 @@ def _detail(event: ev.Envelope) -> str:
     return ""
 
 
+def step_name(event: ev.Envelope) -> str:
+    """The node of `event` as a step: `writer`, or `writer#2` in a loop's second pass."""
+    name = event.node or ""
+    return f"{name}#{event.iteration}" if (event.iteration or 1) > 1 else name
+
+
 class Progress:
     """Prints a line per node start and end, with how many nodes run, and the run's end."""
 
@@ -57,13 +63,19 @@ class Progress:
         kind: str = getattr(event, "type", "?")
         elapsed = f"[dim]{(event.ts - self.start).total_seconds():8.3f}s[/]"
         if kind in _MARKS and event.node is not None:
+            name = step_name(event)
             if kind == "node_started":
-                self.running.add(event.node)
+                self.running.add(name)
             else:
-                self.running.discard(event.node)
+                self.running.discard(name)
             mark, verb = _MARKS[kind]
-            line = f"{elapsed} {mark:<2} [bold]{escape(event.node):<14}[/] {verb}{_detail(event)}"
+            line = f"{elapsed} {mark:<2} [bold]{escape(name):<14}[/] {verb}{_detail(event)}"
             self.console.print(f"{line} [dim]({len(self.running)} running)[/]", highlight=False)
+        elif isinstance(event, ev.LoopIterated):
+            line = f"{elapsed} [cyan]<-[/] [bold]{escape(event.data.to):<14}[/] pass"
+            self.console.print(f"{line} {event.data.iteration} of {event.data.max_iterations}")
+        elif isinstance(event, ev.LoopExhausted):
+            self.console.print(f"{elapsed} [yellow]![/]  {escape(event.data.reason)}")
         elif kind in TERMINAL_TYPES:
             style = "green" if kind == "run_succeeded" else "red"
             self.console.print(f"{elapsed} [{style}]{kind.replace('_', ' ')}[/]")

@@ -51,6 +51,8 @@ DATA: dict[str, dict[str, Any]] = {
     "replayed_from": {"source_run": "r0", "from_step": "b", "from_seq": 7},
     "node_waiting": {"signal": "approval", "timeout": 30.0},
     "signal_received": {"name": "approval", "payload": {"approved": True, "by": "ana"}},
+    "loop_iterated": {"to": "w", "iteration": 2, "body": ["w", "a"], "max_iterations": 3},
+    "loop_exhausted": {"to": "w", "max_iterations": 3, "reason": "loop a -> w reached 3"},
 }
 
 

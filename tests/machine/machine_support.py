@@ -67,7 +67,8 @@ class Driven:
         spec = spec_of(doc)
         self.slots = slots if slots is not None else NodeSlots()
         fact = Start(run_id, inputs or {}, budget, None, reply=f"start:{run_id}")
-        self.machine, first = RunMachine.start(fact, spec, Topology(spec), self.slots, Clock())
+        self.topo = Topology(spec)
+        self.machine, first = RunMachine.start(fact, spec, self.topo, self.slots, Clock())
         self.log: list[Envelope] = []
         self.last = self._keep(first)
 

@@ -16,13 +16,26 @@ NODES = ["planner", "a", "b", "c", "join", "last", "nope"]
 
 facts = st.lists(
     st.tuples(
-        st.sampled_from(["done", "retry", "cancel", "call", "signal", "timeout"]),
+        st.sampled_from(["done", "retry", "cancel", "call", "signal", "timeout", "busy"]),
         st.sampled_from(NODES),
         st.integers(1, 3),
         st.booleans(),
-        st.sampled_from([None, ["a"], ["b", "c"], ["last"]]),
+        st.sampled_from([None, ["a"], ["b", "c"], ["last"], ["a", "last"]]),
     ),
     max_size=40,
+)
+
+# facts that mostly finish what runs, so runs get through their loops
+loop_facts = st.lists(
+    st.tuples(
+        st.sampled_from(["busy"] * 8 + ["done", "retry", "call"]),
+        st.sampled_from(NODES),
+        st.integers(1, 3),
+        st.sampled_from([True] * 9 + [False]),
+        st.sampled_from([None, ["a"], ["a"], ["a", "last"], ["last"]]),
+    ),
+    min_size=8,
+    max_size=60,
 )
 
 policies = st.sampled_from(
@@ -45,7 +58,22 @@ def with_waits(doc: dict[str, Any], waits: bool) -> dict[str, Any]:
     return doc
 
 
+def with_loop(doc: dict[str, Any], loop: int) -> dict[str, Any]:
+    """The fan graph, where `join` may send the run back to `a` (`loop` passes at most)."""
+    if loop:
+        node = next(n for n in doc["nodes"] if n["name"] == "join")
+        node["loop"] = {"to": "a", "max_iterations": loop}
+    return doc
+
+
 def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any) -> Any:
+    if kind == "busy":  # the outcome of an attempt the run waits for, to get far
+        nodes = run.machine.state.nodes
+        running = [n for n in nodes if nodes[n].status == "running"] or [node]
+        attempt = nodes[running[0]].attempts if running[0] in nodes else attempt
+        if chosen and running[0] in run.topo.order:  # a choice it may make (not: "done")
+            chosen = chosen if set(chosen) <= set(run.topo.choices(running[0])) else None
+        return run.done(running[0], attempt, ok, next=chosen if ok else None, error="e")
     if kind == "done":
         return run.done(node, attempt, ok, next=chosen if ok else None, error="e")
     if kind == "retry":
@@ -68,14 +96,16 @@ def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any
     steps=facts,
     on_exceed=st.sampled_from(["fail", "downgrade"]),
     waits=st.booleans(),
+    loop=st.sampled_from([0, 1, 3]),
 )
 def test_fold_of_the_events_is_the_machine_state(
     policy: dict[str, Any],
     steps: list[tuple[str, str, int, bool, Any]],
     on_exceed: str,
     waits: bool,
+    loop: int,
 ) -> None:
-    doc = with_waits(fan_graph(policy=policy), waits)
+    doc = with_loop(with_waits(fan_graph(policy=policy), waits), loop)
     run = Driven(doc, budget={"max_tokens": 200, "on_exceed": on_exceed})
     finished_at = None
     for i, step in enumerate(steps):
@@ -97,4 +127,26 @@ def test_fold_of_the_events_is_the_machine_state(
         elif finished_at is not None:
             assert decision.events == [], "nothing is appended after the end"
     assert [e.seq for e in run.log] == list(range(1, len(run.log) + 1))
+    passes = [e for e in run.log if e.type == "loop_iterated"]
+    assert len(passes) <= max(loop - 1, 0), "a loop runs at most max_iterations passes"
     assert all(e.run_id == "r1" for e in run.log)
+
+
+@settings(max_examples=200, deadline=None)
+@given(policy=policies, steps=loop_facts, loop=st.sampled_from([1, 2, 3]))
+def test_fold_is_the_machine_state_through_loops(
+    policy: dict[str, Any], steps: list[tuple[str, str, int, bool, Any]], loop: int
+) -> None:
+    run = Driven(with_loop(fan_graph(policy=policy), loop))
+    for step in steps:
+        _fact(run, *step)
+        assert fold(run.log).model_dump() == run.machine.state.model_dump()
+    passes = [e for e in run.log if e.type == "loop_iterated"]
+    assert len(passes) <= loop - 1, "a loop runs at most max_iterations passes"
+    for event in run.log:  # events of a pass after the first carry its number
+        if event.node in ("a", "join") and event.type.startswith("node_"):
+            assert (event.iteration or 1) == _pass_of(run.log, event)
+
+
+def _pass_of(log: list[Any], event: Any) -> int:
+    return 1 + sum(1 for e in log if e.type == "loop_iterated" and e.seq < event.seq)

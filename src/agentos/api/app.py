@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from agentos.agents.registry import AgentRegistry
-from agentos.api import dashboard, routes_resources, routes_runs, routes_signals
+from agentos.api import dashboard, metrics, routes_resources, routes_runs, routes_signals
 from agentos.api.auth import require_token
 from agentos.api.guard import RequestGuard
 from agentos.api.models import ERROR_RESPONSES, HTML_ERROR_RESPONSES
@@ -53,10 +53,17 @@ def create_app(
     """
     root = Path(data_dir) if data_dir is not None else default_root()
     token = token if token is not None else os.environ.get("AGENTOS_API_TOKEN") or None
+    counted = metrics.Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime(root, agents, resolve_source=resolve_source, store=_store_factory(store))
+        runtime = Runtime(
+            root,
+            agents,
+            resolve_source=resolve_source,
+            store=_store_factory(store),
+            listeners=[counted.listen],
+        )
         app.state.runtime = runtime
         try:
             app.state.resumed = await runtime.resume_unfinished()
@@ -76,6 +83,7 @@ def create_app(
         redoc_url="/redoc" if public_docs else None,
     )
     app.state.token = token
+    app.state.metrics = counted
     app.state.allow_agents = list(allow_agents)
     app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
     redact_access_log()
@@ -83,7 +91,8 @@ def create_app(
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.include_router(routes_resources.open_router, responses=ERROR_RESPONSES)
     secured = [Depends(require_token)]
-    for router in (routes_resources.router, routes_runs.router, routes_signals.router):
+    routers = (routes_resources.router, routes_runs.router, routes_signals.router, metrics.router)
+    for router in routers:
         app.include_router(router, dependencies=secured, responses=ERROR_RESPONSES)
     app.include_router(dashboard.router, dependencies=secured, responses=HTML_ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

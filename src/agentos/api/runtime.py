@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from agentos._exceptions import InvalidEventError
 from agentos.actors._loop import LoopThread
 from agentos.actors.stall import RunStalledError
 from agentos.actors.supervisor import Supervisor
+from agentos.actors.supervisor_actor import Listener
 from agentos.agents.registry import AgentRegistry, default_registry
 from agentos.api.stalls import stalled_view
 from agentos.eventstore.base import CorruptLogError, EventStore, StoreError, UnknownRunError
@@ -49,8 +50,10 @@ class Runtime:
         *,
         resolve_source: Callable[[str], Path] = from_cwd,
         store: EventStore | Callable[[], EventStore] | None = None,
+        listeners: Sequence[Listener] = (),
     ) -> None:
         self.data_dir = data_dir
+        self.listeners = list(listeners)  # told of every acknowledged batch of every run
         self.agents = agents if agents is not None else default_registry
         self.resolve_source = resolve_source
         # `store`: a store, or a factory called here (default: the JSONL store of data_dir)
@@ -77,7 +80,12 @@ class Runtime:
             if self._loop is None:
                 self._loop = LoopThread()
             sup = Supervisor.start(
-                spec, self.store, agents=self.agents, pool=self.catalog.pool, loop=self._loop.loop
+                spec,
+                self.store,
+                agents=self.agents,
+                pool=self.catalog.pool,
+                loop=self._loop.loop,
+                listeners=self.listeners,
             )
             self._supervisors[graph] = sup
         return sup

@@ -32,6 +32,8 @@ class Envelope(BaseModel):
     ts: datetime
     node: str | None = None
     attempt: Int64 | None = None
+    # the loop pass of the node's events after the first (`writer#2`); absent on pass 1
+    iteration: Int64 | None = Field(default=None, exclude_if=lambda v: v is None)
     type: str
 
 
@@ -137,6 +139,19 @@ class NodeWaitingData(_Data):
 class SignalReceivedData(_Data):
     name: str
     payload: JsonDict = Field(default_factory=dict)
+
+
+class LoopIteratedData(_Data):
+    to: str
+    iteration: Int64  # the pass that starts now, 2 or more
+    body: list[str]
+    max_iterations: Int64
+
+
+class LoopExhaustedData(_Data):
+    to: str
+    max_iterations: Int64
+    reason: str
 
 
 class ReplayedFromData(_Data):
@@ -257,6 +272,22 @@ class RunCancelled(Envelope):
     data: ReasonData
 
 
+class LoopIterated(Envelope):
+    """The loop decider `node` chose its loop's target: the body runs again as pass
+    `data.iteration`, and sees the outputs of the pass before."""
+
+    type: Literal["loop_iterated"] = "loop_iterated"
+    data: LoopIteratedData
+
+
+class LoopExhausted(Envelope):
+    """The decider chose its loop's target after the last pass: its other successors
+    run instead, or the run fails."""
+
+    type: Literal["loop_exhausted"] = "loop_exhausted"
+    data: LoopExhaustedData
+
+
 class ReplayedFrom(Envelope):
     type: Literal["replayed_from"] = "replayed_from"
     data: ReplayedFromData
@@ -284,6 +315,8 @@ Event = Annotated[
     | RunSucceeded
     | RunFailed
     | RunCancelled
+    | LoopIterated
+    | LoopExhausted
     | ReplayedFrom,
     Field(discriminator="type"),
 ]
@@ -312,6 +345,8 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         RunSucceeded,
         RunFailed,
         RunCancelled,
+        LoopIterated,
+        LoopExhausted,
         ReplayedFrom,
     )
 }

@@ -27,6 +27,23 @@ PolicyRef = Annotated[
 ]
 
 
+#: the most passes a loop may declare: a bound, not a budget
+MAX_LOOP_ITERATIONS = 10_000
+
+
+class LoopSpec(BaseModel):
+    """A back edge from the deciding node to `to`: when the decider chooses `to` (with
+    `Next`), the nodes from `to` to the decider run again, at most `max_iterations`
+    passes in all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    to: str = Field(pattern=NAME_PATTERN, description="the node the loop goes back to")
+    max_iterations: int = Field(
+        ge=1, le=MAX_LOOP_ITERATIONS, description="passes of the loop body, the first included"
+    )
+
+
 class NodeSpec(BaseModel):
     """One step of a graph: the agent it runs (or the signal it waits for) and the nodes
     it waits on."""
@@ -49,6 +66,11 @@ class NodeSpec(BaseModel):
     context: str | None = Field(default=None, description="a context profile name")
     params: InputDict = Field(default_factory=dict)
     description: str = ""
+    loop: LoopSpec | None = Field(
+        default=None,
+        description="a bounded back edge this node may choose with `Next`",
+        exclude_if=lambda v: v is None,  # specs without loops dump as they always did
+    )
 
     @model_validator(mode="after")
     def _runs_something(self) -> NodeSpec:

@@ -7,13 +7,13 @@ from functools import cached_property
 from typing import Any
 
 from agentos.graphs.policy import Policy
-from agentos.graphs.spec import GraphSpec, NodeSpec
+from agentos.graphs.spec import GraphSpec, LoopSpec, NodeSpec
 from agentos.graphs.validate import GraphProblem, GraphValidationError
 
 
 class Topology:
     """Edges and orders of a graph, and its nodes and policies by name, computed once;
-    the graph must be acyclic."""
+    the graph of `after` edges must be acyclic (a `loop` is a back edge outside it)."""
 
     def __init__(self, spec: GraphSpec) -> None:
         self._spec = spec
@@ -42,6 +42,17 @@ class Topology:
         if len(self.order) != len(names):
             stuck = [n for n in names if n not in set(self.order)]
             raise GraphValidationError([GraphProblem("nodes", f"cycle among {stuck}")])
+        self.loops: dict[str, LoopSpec] = {n.name: n.loop for n in spec.nodes if n.loop}
+        self._bodies = {name: self._body(name, loop) for name, loop in self.loops.items()}
+
+    def _body(self, decider: str, loop: LoopSpec) -> tuple[str, ...]:
+        if loop.to not in self.upstream(decider):
+            problem = GraphProblem(
+                f"node {decider!r}", f"loop target {loop.to!r} is not upstream of {decider!r}"
+            )
+            raise GraphValidationError([problem])
+        inside = ({loop.to} | self.downstream(loop.to)) & (self.upstream(decider) | {decider})
+        return tuple(n for n in self.order if n in inside)
 
     def _sort(self) -> tuple[str, ...]:
         waiting = {n: len(p) for n, p in self._preds.items()}
@@ -77,6 +88,17 @@ class Topology:
     def successors(self, name: str) -> tuple[str, ...]:
         """Nodes that wait directly on `name`, in declaration order."""
         return self._succs[self._known(name)]
+
+    def choices(self, name: str) -> tuple[str, ...]:
+        """What `name` may choose with `Next`: its successors, and its loop's target."""
+        loop = self.loops.get(name)
+        succs = self.successors(name)
+        return succs if loop is None else (*succs, loop.to)
+
+    def loop_body(self, decider: str) -> tuple[str, ...]:
+        """The nodes a pass of `decider`'s loop runs again: those on paths from the loop's
+        target to the decider, both included, in order."""
+        return self._bodies[decider]
 
     def predecessors(self, name: str) -> tuple[str, ...]:
         """Nodes `name` waits on directly, as declared in its `after`."""

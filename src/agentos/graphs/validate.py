@@ -23,6 +23,7 @@ def validate(
     """Every problem of `spec`; agents are checked only when a registry is given."""
     problems = _structure(spec)
     problems += _kinds(spec)
+    problems += _loops(spec)
     problems += _references(spec, agents, policies, profiles)
     problems += _policy_values(spec, policies)
     return problems
@@ -176,6 +177,60 @@ def _kinds(spec: GraphSpec) -> list[GraphProblem]:
                 )
             )
     return problems
+
+
+def _loops(spec: GraphSpec) -> list[GraphProblem]:
+    """A loop goes back, within a bound, to a node its decider waits on, and its body
+    is no other loop's: any other cycle is refused by `_structure`."""
+    preds = {n.name: [d for d in n.after if d != n.name] for n in spec.nodes}
+    bodies: dict[str, str] = {}  # node -> the loop decider whose body it is in
+    problems: list[GraphProblem] = []
+    for i, node in enumerate(spec.nodes):
+        loop = node.loop
+        if loop is None:
+            continue
+        bound = loop.max_iterations
+        if not isinstance(bound, int) or isinstance(bound, bool) or bound < 1:
+            problems.append(
+                GraphProblem(
+                    f"nodes[{i}].loop.max_iterations",
+                    f"loop {node.name} -> {loop.to} needs a bound: max_iterations >= 1",
+                )
+            )
+        above = _ancestors(node.name, preds)
+        if loop.to not in above:
+            problems.append(
+                GraphProblem(
+                    f"nodes[{i}].loop.to",
+                    f"loop {node.name} -> {loop.to}: {loop.to!r} is not a node "
+                    f"{node.name!r} waits on (a loop goes back upstream)",
+                )
+            )
+            continue
+        body = {loop.to, node.name} | {n for n in above if loop.to in _ancestors(n, preds)}
+        for name in sorted(body):
+            other = bodies.setdefault(name, node.name)
+            if other != node.name:
+                problems.append(
+                    GraphProblem(
+                        f"nodes[{i}].loop",
+                        f"loop {node.name} -> {loop.to} overlaps the loop of {other!r} "
+                        f"at {name!r} (loops may not share nodes)",
+                    )
+                )
+                break
+    return problems
+
+
+def _ancestors(name: str, preds: Mapping[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(preds.get(name, ()))
+    while todo:
+        node = todo.pop()
+        if node not in seen and node in preds:
+            seen.add(node)
+            todo.extend(preds[node])
+    return seen
 
 
 def _references(

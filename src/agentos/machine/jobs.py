@@ -13,12 +13,16 @@ from agentos.state.run_state import RunState
 
 
 def node_outputs(state: RunState) -> dict[str, Any]:
-    """The recorded outputs of every node that succeeded so far."""
-    return {
-        name: node.output
-        for name, node in state.nodes.items()
-        if node.status == "succeeded" and node.output is not None
-    }
+    """The recorded outputs of every node that succeeded so far; a node of a loop's body
+    that has not yet succeeded in this pass gives its output of the pass before (the
+    reviewer's comments reach the writer)."""
+    outputs: dict[str, Any] = {}
+    for name, node in state.nodes.items():
+        if node.status == "succeeded" and node.output is not None:
+            outputs[name] = node.output
+        elif node.previous_output is not None:
+            outputs[name] = node.previous_output
+    return outputs
 
 
 def node_upstream(state: RunState, topo: Topology, name: str) -> dict[str, dict[str, Any]]:

@@ -39,6 +39,7 @@ from agentos.machine.facts import (
     WaitTimeout,
 )
 from agentos.machine.jobs import context_artifact, dispatch, preparation
+from agentos.machine.loops import loop_turn
 from agentos.machine.plan import ENDABLE_NODE, interrupted, plan
 from agentos.machine.slots import NodeSlots
 from agentos.machine.waits import rejection, time_left, waiter
@@ -49,7 +50,9 @@ from agentos.state.run_state import RunState
 Clock = Callable[[], datetime]
 
 #: events that settle a node: only after one can the plan of a run change
-_SETTLING = frozenset({ev.NodeSucceeded, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled})
+_SETTLING = frozenset(
+    {ev.NodeSucceeded, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled, ev.LoopIterated}
+)
 
 INTERRUPTED = "interrupted: the attempt did not finish before the process stopped"
 
@@ -192,21 +195,34 @@ class RunMachine:
             self._emit(ev.FileWritten, done.node, done.attempt, **write.model_dump())
         ok, error, kind = done.ok, done.error, done.error_type
         if ok and done.next is not None:
-            unknown = sorted(set(done.next) - set(self.topo.successors(done.node)))
+            unknown = sorted(set(done.next) - set(self.topo.choices(done.node)))
             if unknown:
                 ok, kind = False, "ValueError"
                 error = f"chose {unknown}, which are not successors of {done.node!r}"
-        if ok:
-            self._emit(
-                ev.NodeSucceeded,
-                done.node,
-                done.attempt,
-                output=done.output,
-                next=done.next,
-                duration_ms=done.duration_ms,
-            )
-        else:
+        if not ok:
             self._node_failed(done.node, done.attempt, error, kind)
+            return
+        turn = loop_turn(self.state, self.topo, done.node, done.next)
+        loop = self.topo.loops.get(done.node)
+        if turn.exhausted is not None and loop is not None:
+            bound = loop.max_iterations
+            self._emit(
+                ev.LoopExhausted, done.node, to=loop.to, max_iterations=bound, reason=turn.exhausted
+            )
+        self._emit(
+            ev.NodeSucceeded,
+            done.node,
+            done.attempt,
+            output=done.output,
+            next=turn.chosen,
+            duration_ms=done.duration_ms,
+        )
+        if turn.again is not None and loop is not None:
+            body = list(self.topo.loop_body(done.node))
+            data = {"to": loop.to, "body": body, "max_iterations": loop.max_iterations}
+            self._emit(ev.LoopIterated, done.node, None, iteration=turn.again, **data)
+        elif turn.exhausted is not None and not self.topo.successors(done.node):
+            self._end(ev.RunFailed, error=turn.exhausted, node=done.node)
 
     def _node_failed(self, name: str, attempt: int, error: str, kind: str) -> None:
         policy = self.topo.policy(name)
@@ -384,6 +400,9 @@ class RunMachine:
             "node": node,
             "attempt": attempt,
         }
+        state = self.state.nodes.get(node) if node is not None else None
+        if state is not None and state.iteration > 1:
+            fields["iteration"] = state.iteration
         if data:
             fields["data"] = data
         self._append(cls(**fields))

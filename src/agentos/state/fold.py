@@ -183,6 +183,17 @@ def _run_cancelled(state: RunState, e: ev.RunCancelled) -> None:
     state.ended_at = e.ts
 
 
+def _loop_iterated(state: RunState, e: ev.LoopIterated) -> None:
+    for name in e.data.body:  # a fresh pass that remembers the last output
+        old = state.nodes.get(name) or NodeState()
+        previous = old.output if old.output is not None else old.previous_output
+        state.nodes[name] = NodeState(iteration=e.data.iteration, previous_output=previous)
+
+
+def _loop_exhausted(state: RunState, e: ev.LoopExhausted) -> None:
+    pass  # a record of why the loop stopped; the decider's node_succeeded follows
+
+
 def _replayed_from(state: RunState, e: ev.ReplayedFrom) -> None:
     # the fork is a new run: it was created and started now, whatever it copied
     state.run_id = e.run_id
@@ -217,6 +228,8 @@ _HANDLERS: dict[str, Callable[[RunState, Any], None]] = {
     "run_succeeded": _run_succeeded,
     "run_failed": _run_failed,
     "run_cancelled": _run_cancelled,
+    "loop_iterated": _loop_iterated,
+    "loop_exhausted": _loop_exhausted,
     "replayed_from": _replayed_from,
 }
 
@@ -241,8 +254,14 @@ def evolve(state: RunState, event: ev.Envelope) -> RunState:
 
 
 def starts_step(event: ev.Envelope, step: str) -> bool:
-    """Whether `event` is the first sign of node `step` starting."""
-    return event.node == step and event.type in ("node_scheduled", "node_started", "node_waiting")
+    """Whether `event` is the first sign of node `step` starting; `writer#2` is the
+    second pass of node `writer` in a loop."""
+    if event.type not in ("node_scheduled", "node_started", "node_waiting"):
+        return False
+    name, mark, count = step.rpartition("#")
+    if mark and count.isdigit():
+        return event.node == name and (event.iteration or 1) == int(count)
+    return event.node == step
 
 
 class Folding:
@@ -313,6 +332,8 @@ def canonical(state: RunState) -> dict[str, Any]:
     for node in data["nodes"].values():
         for key in _NODE_IDENTITY:
             node.pop(key, None)
+        if node["iteration"] == 1 and node["previous_output"] is None:
+            del node["iteration"], node["previous_output"]  # no loop: as before loops
     for f in data["workspace"].values():
         f.pop("seq", None)
     return data

@@ -55,6 +55,8 @@ class NodeState:
     model: dict[str, Any] | None = None
     usage: Usage = field(default_factory=Usage)
     duration_ms: float = 0.0
+    iteration: int = 1  # the loop pass it is in (`writer#2`)
+    previous_output: dict[str, Any] | None = None  # its output in the pass before
 
 
 @dataclass(slots=True)
