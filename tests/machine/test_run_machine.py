@@ -284,3 +284,17 @@ def test_a_node_with_a_context_profile_is_prepared_before_it_is_dispatched(fits:
         ]
         assert dispatched(decision) == []
     assert run.folded_matches()
+
+
+def test_an_attempt_started_and_cancelled_in_one_decision_is_never_dispatched() -> None:
+    from agentos.machine.facts import Signal
+
+    doc = fan_graph()
+    doc["nodes"][3] = {"name": "c", "after": ["planner"], "wait": "go"}  # c waits
+    run = Driven(doc)
+    run.handle(Signal("r1", "go", {"approved": False}))  # kept: a rejection, sent early
+    decision = run.done("planner")  # a and b start, c takes the rejection: the run fails
+    assert ("node_started", "a") in kinds(decision)
+    assert kinds(decision)[-1] == ("run_failed", "c")
+    assert dispatched(decision) == []  # the log says a and b were cancelled: no agent runs
+    assert of(decision, Finished)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from agentos.context.manifest import CompiledContext
 from agentos.context.profile import ContextProfile
 from agentos.graphs.topology import Topology
 from agentos.machine.effects import Dispatch, Prepare
 from agentos.machine.facts import Prepared
+from agentos.routing.router import Selection
 from agentos.state.run_state import RunState
 
 
@@ -95,3 +97,23 @@ def preparation(
 def context_artifact(manifest_sha256: str) -> str:
     """The artifact name under which an attempt's context text is kept."""
     return f"context-{manifest_sha256[:16]}"
+
+
+def context_compiled(profile: str, context: CompiledContext) -> dict[str, Any]:
+    """The data of an attempt's `context_compiled` event."""
+    manifest = context.manifest
+    return {
+        "profile": profile,
+        "manifest": manifest.model_dump(mode="json"),
+        "context_artifact": context_artifact(manifest.context_sha256),
+    }
+
+
+def model_selected(model: Selection) -> dict[str, Any]:
+    """The data of an attempt's `model_selected` event."""
+    return {
+        "provider": model.chosen.provider,
+        "model": model.chosen.model,
+        "reason": model.reason,
+        "candidates": [c.model_dump(mode="json") for c in model.candidates],
+    }

@@ -20,8 +20,10 @@ from agentos.machine.effects import (
     Answer,
     CancelAttempts,
     Decision,
+    Dispatch,
     Effect,
     Finished,
+    Prepare,
     Refuse,
     RetryLater,
     SlotFreed,
@@ -38,11 +40,11 @@ from agentos.machine.facts import (
     Start,
     WaitTimeout,
 )
-from agentos.machine.jobs import context_artifact, dispatch, preparation
+from agentos.machine.jobs import context_compiled, dispatch, model_selected, preparation
 from agentos.machine.loops import loop_turn
 from agentos.machine.plan import ENDABLE_NODE, interrupted, plan
 from agentos.machine.slots import NodeSlots
-from agentos.machine.waits import rejection, time_left, waiter
+from agentos.machine.waits import WaitRules, time_left
 from agentos.routing.budget import budget_exceeded
 from agentos.state.fold import evolve
 from agentos.state.run_state import RunState
@@ -57,7 +59,7 @@ _SETTLING = frozenset(
 INTERRUPTED = "interrupted: the attempt did not finish before the process stopped"
 
 
-class RunMachine:
+class RunMachine(WaitRules):
     """The decisions of one run. `slots` is the concurrency table of every run of the
     graph (shared by the supervisor's machines); `lowest_tier` is the pool's lowest model
     tier, where a run whose budget says "downgrade" routes from then on."""
@@ -137,14 +139,6 @@ class RunMachine:
             self._wait_on(name, self.state.nodes[name].attempts, time_left(waited, self.clock()))
         self._advance()
         self._effect(Answer(reply, self.run_id))
-        return self._take()
-
-    def record(self, fact: Signal) -> Decision:
-        """Keep a signal for a run nobody drives: it is taken when the run resumes."""
-        if self.state.finished:
-            return Decision(effects=orphaned(fact, self.slots))
-        self._emit(ev.SignalReceived, name=fact.name, payload=fact.payload)
-        self._effect(Answer(fact.reply, True))
         return self._take()
 
     def handle(self, fact: Fact) -> Decision:
@@ -237,57 +231,21 @@ class RunMachine:
         elif policy.on_failure == "fail_run":
             self._end(ev.RunFailed, error=f"node {name} failed: {error}", node=name)
 
-    def _signal(self, fact: Signal) -> None:
-        name = waiter(self.state, fact.name)
-        attempt = self.state.nodes[name].attempts if name is not None else None
-        self._emit(ev.SignalReceived, name, attempt, name=fact.name, payload=fact.payload)
-        if name is not None and attempt is not None:
-            self._take_signal(name, attempt, fact.payload)
-        self._effect(Answer(fact.reply, True))
-
-    def _take_signal(self, name: str, attempt: int, payload: dict[str, Any]) -> None:
-        error = rejection(payload)
-        if error is None:
-            self._emit(ev.NodeSucceeded, name, attempt, output=payload)
-        else:
-            self._node_failed(name, attempt, error, "Rejected")
-
-    def _wait_timeout(self, fact: WaitTimeout) -> None:
-        node = self.state.nodes.get(fact.node)
-        waited = self.state.waiting.get(fact.node)
-        if node is None or waited is None or node.attempts != fact.attempt:
-            return  # the signal came first, or the run moved on
-        error = f"no signal {waited.signal!r} within {waited.timeout:g}s"
-        self._node_failed(fact.node, fact.attempt, error, "TimeoutError")
-
     def _prepared(self, fact: Prepared) -> None:
         node = self.state.nodes.get(fact.node)
         if node is None or node.status != "running" or node.attempts != fact.attempt:
             return  # the run moved on (cancelled): its slot went with it
         if fact.context is not None:
-            manifest = fact.context.manifest
-            self._emit(
-                ev.ContextCompiled,
-                fact.node,
-                fact.attempt,
-                profile=self.topo.node(fact.node).context or "",
-                manifest=manifest.model_dump(mode="json"),
-                context_artifact=context_artifact(manifest.context_sha256),
-            )
+            profile = self.topo.node(fact.node).context or ""
+            data = context_compiled(profile, fact.context)
+            self._emit(ev.ContextCompiled, fact.node, fact.attempt, **data)
         if fact.error:  # no model fits the compiled context
             self._release(fact.node)
             self._node_failed(fact.node, fact.attempt, fact.error, fact.error_type)
             return
         if fact.model is not None:
-            self._emit(
-                ev.ModelSelected,
-                fact.node,
-                fact.attempt,
-                provider=fact.model.chosen.provider,
-                model=fact.model.chosen.model,
-                reason=fact.model.reason,
-                candidates=[c.model_dump(mode="json") for c in fact.model.candidates],
-            )
+            data = model_selected(fact.model)
+            self._emit(ev.ModelSelected, fact.node, fact.attempt, **data)
         self._dispatch(fact.node, fact.attempt, fact)
 
     def _model_call(self, call: ModelCall) -> None:
@@ -352,15 +310,6 @@ class RunMachine:
         )
         self._effect(job)
 
-    def _wait_on(self, name: str, attempt: int, timeout: float | None) -> None:
-        """A waiting node takes its signal if it was kept (sent before, or while nobody
-        drove the run), else its timeout, if any, is set."""
-        kept = self.state.signals.get(self.state.waiting[name].signal)
-        if kept is not None:
-            self._take_signal(name, attempt, kept)
-        elif timeout is not None:
-            self._effect(RetryLater(timeout, WaitTimeout(self.run_id, name, attempt)))
-
     def _dispatch(self, name: str, attempt: int, prepared: Prepared | None) -> None:
         job = dispatch(self.state, self.topo, name, attempt, self.workspace_root, prepared)
         self._effect(job)
@@ -418,6 +367,16 @@ class RunMachine:
 
     def _take(self) -> Decision:
         out, self._out = self._out, Decision()
+        # an attempt started and ended in one decision (the run failed meanwhile) is never
+        # handed to an agent: the log says it was cancelled
+        if any(self._superseded(e) for e in out.effects):
+            out.effects = [e for e in out.effects if not self._superseded(e)]
         if self.state.finished:
             out.effects.append(Finished(self.run_id))
         return out
+
+    def _superseded(self, effect: Effect) -> bool:
+        if not isinstance(effect, Dispatch | Prepare):
+            return False
+        node = self.state.nodes[effect.node]
+        return node.status != "running" or node.attempts != effect.attempt
