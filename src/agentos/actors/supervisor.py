@@ -338,9 +338,7 @@ class Supervisor:
 
 
 def _budget(budget: Budget | Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if budget is None:
-        return None
-    return Budget.model_validate(budget).model_dump()
+    return None if budget is None else Budget.model_validate(budget).model_dump()
 
 
 class SyncSupervisor:
