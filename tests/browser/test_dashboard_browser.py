@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from agentos.api.app import create_app
 from agentos.demo import registry as demo_agents
 from agentos.demo.graph import resolve_source
-from chromium_support import ARGS, CHROMIUM, NEEDS_CHROMIUM
+from chromium_support import NEEDS_CHROMIUM
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 HOSTILE = "<script>window.__xss=1</script>"
@@ -77,20 +77,6 @@ def serving(data: Path, **options: Any) -> Iterator[str]:
         srv.should_exit = True
         thread.join(30)
         assert not thread.is_alive(), "server did not stop"
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield pg
-            assert errors == []
-        finally:
-            browser.close()
 
 
 def test_start_watch_and_inspect_a_demo_run(server: str, page: Page) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from test_dashboard_browser import serving
 
 from agentos.actors import NodeContext
-from chromium_support import ARGS, CHROMIUM, NEEDS_CHROMIUM
+from chromium_support import NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -33,20 +33,6 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("AGENTOS_API_TOKEN", raising=False)
     with serving(tmp_path / "data", allow_agents=["test_dashboard_cancel:*"]) as base:
         yield base
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield pg
-            assert errors == []
-        finally:
-            browser.close()
 
 
 def test_the_cancel_button_cancels_a_running_run(server: str, page: Page) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from test_dashboard_browser import serving
 
-from chromium_support import ARGS, CHROMIUM, NEEDS_CHROMIUM
+from chromium_support import NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -25,20 +25,6 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("AGENTOS_API_TOKEN", raising=False)
     with serving(tmp_path / "data") as base:
         yield base
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield pg
-            assert errors == []
-        finally:
-            browser.close()
 
 
 def waiting_run(server: str) -> str:
