@@ -47,7 +47,6 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("agentos.cli.serve", "agentos.api.allowlist"): "fastapi, needed only to serve",
     ("agentos.cli.serve", "agentos.api.app"): "fastapi, needed only to serve",
     ("agentos.cli.serve", "agentos.api.auth"): "fastapi, needed only to serve",
-    ("agentos.cli.serve", "agentos.api.redact"): "fastapi, needed only to serve",
     # the `postgres` extra: importing agentos (and using JSONL) must not need it
     ("agentos.eventstore._pg_session", "psycopg"): "the optional postgres extra",
     ("agentos.eventstore._pg_session", "psycopg_pool"): "the optional postgres extra",

@@ -122,3 +122,11 @@ def test_the_fast_check_agrees_with_the_one_that_names_the_place(
     value: object, max_depth: int
 ) -> None:
     assert json_problem(value, max_depth) == _named_problem(value, max_depth)
+
+
+def test_writer_refuses_a_schema_version_the_reader_refuses() -> None:
+    event = NodeSucceeded(v=2, seq=1, run_id="r", ts=TS, data=NodeSucceededData(output={}))
+    with pytest.raises(EventDecodeError):
+        decode(encode(event))  # what the reader does with it
+    with pytest.raises(EventDecodeError, match="schema version 2"):
+        check_writable(event)

@@ -171,6 +171,14 @@ async def test_event_the_reader_refuses_is_not_written(store: EventStore) -> Non
     assert await store.append("r1", make_batch("r1", 4, 1), expected_seq=3) == 4
 
 
+async def test_an_event_of_another_schema_version_is_not_written(store: EventStore) -> None:
+    await store.append("r1", make_batch("r1", 1, 1), expected_seq=0)
+    newer = make_event("r1", 2).model_copy(update={"v": 2})  # the reader reads v1 only
+    with pytest.raises(EventRejectedError, match="schema version"):
+        await store.append("r1", [newer], expected_seq=1)
+    assert await store.read_all("r1") == make_batch("r1", 1, 1)
+
+
 async def test_first_event_the_reader_refuses_creates_no_run(store: EventStore) -> None:
     with pytest.raises(EventRejectedError):
         store.submit("r1", [_unreadable("r1", 1)], expected_seq=0)

@@ -298,3 +298,22 @@ def test_an_attempt_started_and_cancelled_in_one_decision_is_never_dispatched() 
     assert kinds(decision)[-1] == ("run_failed", "c")
     assert dispatched(decision) == []  # the log says a and b were cancelled: no agent runs
     assert of(decision, Finished)
+
+
+def test_a_late_outcome_of_a_cancelled_attempt_frees_no_slot_twice() -> None:
+    from agentos.machine.effects import orphaned
+    from agentos.machine.facts import NodeDone
+    from agentos.machine.slots import NodeSlots
+
+    slots = NodeSlots()
+    doc = {"name": "one", "nodes": [{"name": "only", "agent": "x:y", "policy": {"concurrency": 1}}]}
+    first, second, third = (Driven(doc, run_id, slots) for run_id in ("r1", "r2", "r3"))
+    first.handle(Cancel("r1", "stop", None))  # gives r1's slot back
+    due = slots.next_waiting("only")
+    assert due == RetryDue("r2", "only", 1)
+    assert dispatched(second.handle(due)) == [("only", 1)]  # r2 holds the only slot now
+    # r1's attempt reports after its run ended: late, for a run that is gone
+    assert first.handle(NodeDone("r1", "only", 1, True)).effects == []
+    assert orphaned(NodeDone("r1", "only", 1, True)) == []
+    assert not slots.take("only", 1), "the limit of 1 still holds: r2 runs"
+    assert dispatched(third.last) == []

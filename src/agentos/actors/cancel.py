@@ -24,15 +24,9 @@ import orjson
 from agentos._exceptions import RunLockedError
 from agentos._files import write_atomic
 from agentos._names import safe_name
-from agentos.events.model import utcnow
+from agentos.actors._unowned import decide_unowned
 from agentos.eventstore.base import EventStore
-from agentos.eventstore.run_log import RunLog
-from agentos.graphs.spec import GraphSpec
-from agentos.graphs.topology import Topology
 from agentos.machine.facts import Cancel
-from agentos.machine.run_machine import RunMachine
-from agentos.machine.slots import NodeSlots
-from agentos.state.fold import fold
 from agentos.state.load import load_state
 from agentos.state.run_state import RunState
 
@@ -112,15 +106,4 @@ async def cancel_unowned(store: EventStore, run_id: str, reason: str) -> RunStat
     """Take the log of a run nobody drives, append its machine's cancel, let it go.
 
     RunLockedError when another writer holds the log."""
-    log = await RunLog.open(store, run_id)
-    try:
-        state = fold(await store.read_all(run_id))
-        if state.finished:
-            return state
-        spec = GraphSpec.model_validate(state.spec)
-        machine = RunMachine(state, spec, Topology(spec), NodeSlots(), utcnow)
-        decision = machine.handle(Cancel(run_id, reason))
-        await asyncio.wrap_future(log.submit(decision.events))
-        return machine.state
-    finally:
-        await log.release()
+    return await decide_unowned(store, run_id, lambda m: m.handle(Cancel(run_id, reason)))

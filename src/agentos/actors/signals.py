@@ -3,24 +3,16 @@ nobody drives (it is taken when the run resumes)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from agentos._exceptions import InvalidInputError, UnknownRunError
 from agentos._names import safe_name
+from agentos.actors._unowned import decide_unowned
 from agentos.events.limits import InputDict
-from agentos.events.model import utcnow
 from agentos.eventstore.base import EventStore
-from agentos.eventstore.run_log import RunLog
-from agentos.graphs.spec import GraphSpec
-from agentos.graphs.topology import Topology
-from agentos.machine.effects import Refuse
 from agentos.machine.facts import Signal
-from agentos.machine.run_machine import RunMachine
-from agentos.machine.slots import NodeSlots
-from agentos.state.fold import fold
 from agentos.state.run_state import RunState
 
 _PAYLOAD: TypeAdapter[dict[str, Any]] = TypeAdapter(InputDict)
@@ -46,16 +38,4 @@ async def record_signal(
     safe_name(name, "signal name")
     if not await store.exists(safe_name(run_id, "run id")):
         raise UnknownRunError(f"unknown run {run_id!r}")
-    log = await RunLog.open(store, run_id)
-    try:
-        state = fold(await store.read_all(run_id))
-        spec = GraphSpec.model_validate(state.spec)
-        machine = RunMachine(state, spec, Topology(spec), NodeSlots(), utcnow)
-        decision = machine.record(Signal(run_id, name, payload))
-        for effect in decision.effects:
-            if isinstance(effect, Refuse):
-                raise effect.error
-        await asyncio.wrap_future(log.submit(decision.events))
-        return machine.state
-    finally:
-        await log.release()
+    return await decide_unowned(store, run_id, lambda m: m.record(Signal(run_id, name, payload)))

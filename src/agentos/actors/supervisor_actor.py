@@ -191,7 +191,7 @@ class SupervisorActor(LoopActor):
         if run is None and isinstance(fact, Signal):
             answer(fact.reply, False)  # not driven here: the caller records it in the log
         elif run is None:
-            self._carry_out(None, fx.orphaned(fact, self._slots))
+            self._carry_out(None, fx.orphaned(fact))
         elif run.busy:
             run.inbox.append(fact)
         else:
@@ -270,7 +270,7 @@ class SupervisorActor(LoopActor):
         for reply in run.waiters:
             answer(reply, run.state)  # final: nothing changes it any more
         for fact in run.inbox:
-            self._carry_out(None, fx.orphaned(fact, self._slots))
+            self._carry_out(None, fx.orphaned(fact))
         self.run_soon(run.log.release())
 
     def _drop(self, run: DrivenRun, error: BaseException) -> None:

@@ -12,8 +12,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentos.api.auth import UNSAFE
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-
 
 def _hostname(authority: str) -> str:
     """The host of `host[:port]` or `[v6]:port`, lowercase, without brackets or port."""

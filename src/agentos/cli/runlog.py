@@ -52,23 +52,19 @@ async def reading(settings: Settings) -> AsyncIterator[EventStore]:
         await store.close()
 
 
-def check_run_id(store: EventStore, run_id: str) -> Path:
-    """The run's log path; a usage error for a bad or unknown run id."""
-    path = None
+async def check_run_id(store: EventStore, run_id: str) -> None:
+    """A usage error for a bad run id or a run the store does not have (any store)."""
     try:
-        if isinstance(store, JsonlEventStore):
-            path = store.log_path(run_id)
+        known = await store.exists(run_id)
     except InvalidNameError:
-        path = None
-    if path is None or not path.is_file():
+        known = False
+    if not known:
         raise usage(f"unknown run {run_id!r} in {describe(store)}", "list runs with: agentos runs")
-    return path
 
 
 async def read_run(store: EventStore, run_id: str) -> list[Envelope]:
     """Every committed event of the run."""
-    if isinstance(store, JsonlEventStore):
-        check_run_id(store, run_id)
+    await check_run_id(store, run_id)
     try:
         return await store.read_all(run_id)
     except (UnknownRunError, InvalidNameError):

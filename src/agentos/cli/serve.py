@@ -95,7 +95,6 @@ def serve_command(
         from agentos.api.allowlist import split_patterns
         from agentos.api.app import create_app
         from agentos.api.auth import server_token
-        from agentos.api.redact import redact_access_log
     except ImportError as exc:
         raise failure(
             f"the HTTP API is not available: {exc}", "install agentos with its API"
@@ -116,6 +115,5 @@ def serve_command(
         store=store_url,
     )
     click.echo(f"dashboard: {dashboard_url(host, port, app.state.token)}")
-    redact_access_log()
     # live event streams of unfinished runs would otherwise hold a shutdown forever
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3)

@@ -30,7 +30,7 @@ def parse_data(text: str | None) -> dict[str, Any]:
 async def send(settings: Settings, run_id: str, name: str, payload: dict[str, Any]) -> RunState:
     """Record the signal in the log of the run, which no process may drive now."""
     async with reading(settings) as store:
-        check_run_id(store, run_id)
+        await check_run_id(store, run_id)
         try:
             return await record_signal(store, run_id, name, payload)
         except RunLockedError as exc:

@@ -58,9 +58,14 @@ def check_writable(event: Envelope) -> bytes:
     except PydanticSerializationError as exc:
         raise EventDecodeError(f"{kind} event cannot be written: {exc}") from None
     try:
-        _adapter.validate_json(raw)
+        read = _adapter.validate_json(raw)
     except ValidationError as exc:
         raise EventDecodeError(f"invalid {kind} event: {_problems(exc)}") from None
+    if read.v != SCHEMA_VERSION:  # `decode` reads no other version
+        raise EventDecodeError(
+            f"{kind} event of schema version {read.v!r} cannot be written "
+            f"(this agentos reads and writes v{SCHEMA_VERSION})"
+        )
     return raw
 
 

@@ -10,8 +10,7 @@ from agentos._exceptions import RunEndedError
 from agentos.context.manifest import CompiledContext
 from agentos.context.profile import ContextProfile
 from agentos.events.model import Envelope
-from agentos.machine.facts import Cancel, Fact, ModelCall, NodeDone, RetryDue, Signal, WaitTimeout
-from agentos.machine.slots import NodeSlots
+from agentos.machine.facts import Cancel, Fact, ModelCall, RetryDue, Signal, WaitTimeout
 from agentos.routing.router import Selection
 
 
@@ -121,14 +120,16 @@ class Decision:
         return [str(getattr(e, "type", "")) for e in self.events]
 
 
-def orphaned(fact: Fact, slots: NodeSlots) -> list[Effect]:
-    """The effects of a fact for a run that has ended (or is not driven here any more)."""
+def orphaned(fact: Fact) -> list[Effect]:
+    """The effects of a fact for a run that has ended (or is not driven here any more).
+
+    A late attempt outcome frees no slot: the run's end (or its drop) gave back the slots
+    of every attempt still running, and giving one back twice would lift another run's
+    limit."""
     if isinstance(fact, ModelCall):
         return [Refuse(fact.reply, RunEndedError(f"run {fact.run_id} is no longer running"))]
     if isinstance(fact, Cancel):
         return [Answer(fact.reply, None)]
     if isinstance(fact, Signal):
         return [Refuse(fact.reply, RunEndedError(f"run {fact.run_id} has ended"))]
-    if isinstance(fact, NodeDone) and slots.release(fact.node):
-        return [SlotFreed(fact.node)]
     return []

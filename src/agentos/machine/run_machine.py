@@ -144,7 +144,7 @@ class RunMachine(WaitRules):
     def handle(self, fact: Fact) -> Decision:
         """The events and effects that follow from `fact`."""
         if self.state.finished:
-            return Decision(effects=orphaned(fact, self.slots))
+            return Decision(effects=orphaned(fact))
         if isinstance(fact, NodeDone):
             self._node_done(fact)
         elif isinstance(fact, Prepared):
@@ -179,10 +179,10 @@ class RunMachine(WaitRules):
     # facts
 
     def _node_done(self, done: NodeDone) -> None:
-        self._release(done.node)
         node = self.state.nodes.get(done.node)
         if node is None or node.status != "running" or node.attempts != done.attempt:
-            return  # an attempt the run no longer waits for (cancelled or superseded)
+            return  # an attempt the run no longer waits for: its slot was given back then
+        self._release(done.node)
         for name, meta in done.artifacts.items():
             self._emit(ev.ArtifactWritten, done.node, done.attempt, name=name, **meta)
         for write in done.writes:
@@ -369,8 +369,7 @@ class RunMachine(WaitRules):
         out, self._out = self._out, Decision()
         # an attempt started and ended in one decision (the run failed meanwhile) is never
         # handed to an agent: the log says it was cancelled
-        if any(self._superseded(e) for e in out.effects):
-            out.effects = [e for e in out.effects if not self._superseded(e)]
+        out.effects = [e for e in out.effects if not self._superseded(e)]
         if self.state.finished:
             out.effects.append(Finished(self.run_id))
         return out

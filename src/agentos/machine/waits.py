@@ -67,7 +67,7 @@ class WaitRules:
     def record(self, fact: Signal) -> Decision:
         """Keep a signal for a run nobody drives: it is taken when the run resumes."""
         if self.state.finished:
-            return Decision(effects=orphaned(fact, self.slots))
+            return Decision(effects=orphaned(fact))
         self._emit(ev.SignalReceived, name=fact.name, payload=fact.payload)
         self._effect(Answer(fact.reply, True))
         return self._take()

@@ -11,7 +11,14 @@ import orjson
 from agentos._exceptions import InvalidEventError
 from agentos._exceptions import UnknownStepError as UnknownStepError
 from agentos.events import model as ev
-from agentos.state.run_state import NodeState, ReplayOrigin, RunState, Waiting, WorkspaceFile
+from agentos.state.run_state import (
+    NodeState,
+    NodeStatus,
+    ReplayOrigin,
+    RunState,
+    Waiting,
+    WorkspaceFile,
+)
 
 #: node statuses of a run that is not just waiting: something runs or is due to
 _BUSY_NODE = frozenset({"scheduled", "running", "retrying"})
@@ -45,24 +52,23 @@ def _node_scheduled(state: RunState, e: ev.NodeScheduled) -> None:
     _node(state, e).status = "scheduled"
 
 
-def _node_started(state: RunState, e: ev.NodeStarted) -> None:
+def _attempt_begins(state: RunState, e: ev.Envelope, status: NodeStatus) -> None:
+    """A node's attempt started (running) or began to wait."""
     node = _node(state, e)
-    node.status = "running"
+    node.status = status
     node.attempts = max(node.attempts, e.attempt or 1)
     node.started_at = node.started_at or e.ts
     if node.first_seq is None:
         node.first_seq = e.seq
     node.error = None
+
+
+def _node_started(state: RunState, e: ev.NodeStarted) -> None:
+    _attempt_begins(state, e, "running")
 
 
 def _node_waiting(state: RunState, e: ev.NodeWaiting) -> None:
-    node = _node(state, e)
-    node.status = "waiting"
-    node.attempts = max(node.attempts, e.attempt or 1)
-    node.started_at = node.started_at or e.ts
-    if node.first_seq is None:
-        node.first_seq = e.seq
-    node.error = None
+    _attempt_begins(state, e, "waiting")
     state.waiting[e.node or ""] = Waiting(e.data.signal, e.ts, e.data.timeout)
 
 
