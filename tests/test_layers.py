@@ -23,7 +23,7 @@ ROOT = "agentos"
 # package's own __init__ (the public names), beside the front ends.
 LAYERS: list[tuple[str, ...]] = [
     ("_exceptions",),
-    ("_names", "_files"),
+    ("_names", "_files", "_addresses"),
     ("tools",),  # workspace files, pytest, the scanner: state rebuilds workspaces with it
     ("events",),
     ("_progress",),  # live progress lines, printed by both the CLI and the demo runner
@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("graphs",),  # the catalog holds the provider pool, validation the agent registry
     ("machine",),
     ("actors",),
+    ("observe",),  # traces and lifecycle logs of acknowledged events: api and cli wire it
     ("agentos", "api", "demo"),
     ("cli",),  # `agentos serve` runs the api, `agentos demo` the demo
 ]
@@ -50,6 +51,9 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     # the `postgres` extra: importing agentos (and using JSONL) must not need it
     ("agentos.eventstore._pg_session", "psycopg"): "the optional postgres extra",
     ("agentos.eventstore._pg_session", "psycopg_pool"): "the optional postgres extra",
+    # the `openai` and `anthropic` extras: loaded by a pool that names their kind
+    ("agentos.routing.openai_provider", "openai"): "the optional openai extra",
+    ("agentos.routing.anthropic_provider", "anthropic"): "the optional anthropic extra",
 }
 
 

@@ -53,6 +53,8 @@ DATA: dict[str, dict[str, Any]] = {
     "signal_received": {"name": "approval", "payload": {"approved": True, "by": "ana"}},
     "loop_iterated": {"to": "w", "iteration": 2, "body": ["w", "a"], "max_iterations": 3},
     "loop_exhausted": {"to": "w", "max_iterations": 3, "reason": "loop a -> w reached 3"},
+    "map_expanded": {"source": "planner.questions", "items": ["q1", {"q": 2}]},
+    "child_started": {"child_run": "run-1.notify.1", "graph": "notify-team"},
 }
 
 

@@ -46,8 +46,8 @@ def test_slots_queue_in_order_and_forget_an_ended_run() -> None:
     slots = NodeSlots()
     assert slots.take("n", 1)
     assert not slots.take("n", 1)
-    slots.wait(RetryDue("r2", "n", 1))
-    slots.wait(RetryDue("r3", "n", 1))
+    slots.wait("n", RetryDue("r2", "n", 1))
+    slots.wait("n", RetryDue("r3", "n", 1))
     slots.forget("r2")
     assert slots.release("n")  # someone waits
     assert slots.next_waiting("n") == RetryDue("r3", "n", 1)

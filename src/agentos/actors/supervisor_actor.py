@@ -15,6 +15,7 @@ from typing import Any
 
 import pykka
 
+from agentos._addresses import node_of
 from agentos.actors._acks import AckQueue
 from agentos.actors._loop_actor import LoopActor, stop_actor
 from agentos.actors._prepare import prepare
@@ -261,8 +262,9 @@ class SupervisorActor(LoopActor):
 
     def _cancel_attempts(self, effect: fx.CancelAttempts) -> None:
         cancel = CancelTasks(effect.run_id)
+        nodes = {node_of(name) for name in effect.nodes}
         for (name, _), actor in self._nodes.items():
-            if name in effect.nodes:
+            if name in nodes:
                 actor.tell(cancel)
 
     def _finish(self, run: DrivenRun) -> None:
@@ -291,12 +293,13 @@ class SupervisorActor(LoopActor):
     # node actors
 
     def _node_actor(self, run: DrivenRun, name: str) -> pykka.ActorRef[Any]:
-        ref = run.machine.topo.node(name).agent or ""  # a wait node is never dispatched
-        key = (name, ref)
+        spec = run.machine.topo.node(name)  # the node of a map instance runs it
+        ref = spec.agent or ""  # a wait node is never dispatched
+        key = (spec.name, ref)
         actor = self._nodes.get(key)
         if actor is None:
             actor = NodeActor.start(
-                name,
+                spec.name,
                 self.agents.resolve(ref),
                 self.actor_ref,
                 self.loop,

@@ -98,7 +98,7 @@ def _named_problem(value: Any, max_depth: int) -> str | None:
 
 
 def _within(max_depth: int) -> AfterValidator:
-    def check(value: dict[str, Any]) -> dict[str, Any]:
+    def check(value: Any) -> Any:
         problem = json_problem(value, max_depth)
         if problem is not None:
             raise ValueError(problem)
@@ -111,3 +111,5 @@ def _within(max_depth: int) -> AfterValidator:
 InputDict = Annotated[dict[str, Any], _within(MAX_DEPTH)]
 # a JSON object within the limits of an event value
 JsonDict = Annotated[dict[str, Any], _within(MAX_EVENT_DEPTH)]
+# a JSON list within the limits of an event value
+JsonList = Annotated[list[Any], _within(MAX_EVENT_DEPTH)]

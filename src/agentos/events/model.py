@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentos.events.limits import MAX_INT, Int64, JsonDict
+from agentos.events.limits import MAX_INT, Int64, JsonDict, JsonList
 
 SCHEMA_VERSION = 1
 # finite floats only; a non-finite one that slips in is written as `Infinity`, which
@@ -40,11 +40,18 @@ class Envelope(BaseModel):
 # data of each event type
 
 
+class ParentData(_Data):
+    run_id: str
+    node: str
+
+
 class RunCreatedData(_Data):
     graph: str
     spec: JsonDict
     inputs: JsonDict = Field(default_factory=dict)
     budget: JsonDict | None = None
+    # the run and node that started this run as a child (`graph:`); absent otherwise
+    parent: ParentData | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class NoData(_Data):
@@ -152,6 +159,16 @@ class LoopExhaustedData(_Data):
     to: str
     max_iterations: Int64
     reason: str
+
+
+class MapExpandedData(_Data):
+    source: str  # NODE.FIELD
+    items: JsonList
+
+
+class ChildStartedData(_Data):
+    child_run: str
+    graph: str
 
 
 class ReplayedFromData(_Data):
@@ -288,6 +305,21 @@ class LoopExhausted(Envelope):
     data: LoopExhaustedData
 
 
+class MapExpanded(Envelope):
+    """Map node `node` takes the list at `data.source`: one instance per item,
+    `node[0]`, `node[1]`, ... (an empty list skips the node instead)."""
+
+    type: Literal["map_expanded"] = "map_expanded"
+    data: MapExpandedData
+
+
+class ChildStarted(Envelope):
+    """Node `node` runs graph `data.graph` as the child run `data.child_run`."""
+
+    type: Literal["child_started"] = "child_started"
+    data: ChildStartedData
+
+
 class ReplayedFrom(Envelope):
     type: Literal["replayed_from"] = "replayed_from"
     data: ReplayedFromData
@@ -317,6 +349,8 @@ Event = Annotated[
     | RunCancelled
     | LoopIterated
     | LoopExhausted
+    | MapExpanded
+    | ChildStarted
     | ReplayedFrom,
     Field(discriminator="type"),
 ]
@@ -347,6 +381,8 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
         RunCancelled,
         LoopIterated,
         LoopExhausted,
+        MapExpanded,
+        ChildStarted,
         ReplayedFrom,
     )
 }

@@ -29,6 +29,9 @@ PolicyRef = Annotated[
 
 #: the most passes a loop may declare: a bound, not a budget
 MAX_LOOP_ITERATIONS = 10_000
+#: the most items a map expands to (a longer list fails the map node)
+MAX_MAP_ITEMS = 10_000
+MAP_PATTERN = r"^[A-Za-z0-9_.-]+\.[A-Za-z0-9_-]+$"
 
 
 class LoopSpec(BaseModel):
@@ -71,11 +74,30 @@ class NodeSpec(BaseModel):
         description="a bounded back edge this node may choose with `Next`",
         exclude_if=lambda v: v is None,  # specs without loops dump as they always did
     )
+    map: str | None = Field(
+        default=None,
+        pattern=MAP_PATTERN,
+        description="NODE.FIELD: one instance of this node per item of that list",
+        exclude_if=lambda v: v is None,
+    )
+    max_parallel: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_MAP_ITEMS,
+        description="at most this many instances of a map run at once",
+        exclude_if=lambda v: v is None,
+    )
+    graph: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="a registered graph this node runs as a child run",
+        exclude_if=lambda v: v is None,
+    )
 
     @model_validator(mode="after")
     def _runs_something(self) -> NodeSpec:
-        if self.agent is None and self.wait is None:
-            raise ValueError(f"node {self.name!r} needs an `agent` (or a `wait`)")
+        if self.agent is None and self.wait is None and self.graph is None:
+            raise ValueError(f"node {self.name!r} needs an `agent` (or a `wait`, or a `graph`)")
         return self
 
 

@@ -6,6 +6,7 @@ import heapq
 from functools import cached_property
 from typing import Any
 
+from agentos._addresses import index_of, node_of, split_map
 from agentos.graphs.policy import Policy
 from agentos.graphs.spec import GraphSpec, LoopSpec, NodeSpec
 from agentos.graphs.validate import GraphProblem, GraphValidationError
@@ -43,7 +44,19 @@ class Topology:
             stuck = [n for n in names if n not in set(self.order)]
             raise GraphValidationError([GraphProblem("nodes", f"cycle among {stuck}")])
         self.loops: dict[str, LoopSpec] = {n.name: n.loop for n in spec.nodes if n.loop}
+        known = frozenset(names)
+        #: each map node's source: (node, field of its output)
+        self.maps: dict[str, tuple[str, str]] = {
+            n.name: found for n in spec.nodes if n.map and (found := split_map(n.map, known))
+        }
         self._bodies = {name: self._body(name, loop) for name, loop in self.loops.items()}
+        for node in spec.nodes:
+            source = self.maps.get(node.name)
+            if node.map and (source is None or source[0] not in self.upstream(node.name)):
+                problem = GraphProblem(
+                    f"node {node.name!r}", f"map {node.map!r} names no node it waits on"
+                )
+                raise GraphValidationError([problem])
 
     def _body(self, decider: str, loop: LoopSpec) -> tuple[str, ...]:
         if loop.to not in self.upstream(decider):
@@ -75,14 +88,14 @@ class Topology:
         return self._spec.model_dump(mode="json")
 
     def node(self, name: str) -> NodeSpec:
-        """The node called `name` (a dict lookup, unlike `GraphSpec.node`)."""
+        """The node called `name`, or whose map instance it is (unlike `GraphSpec.node`)."""
         return self._nodes[self._known(name)]
 
     def policy(self, name: str) -> Policy:
         """The node's resolved policy (`GraphSpec.policy_for`, cached)."""
         found = self._policies.get(name)
         if found is None:
-            found = self._policies[name] = self._spec.policy_for(name)
+            found = self._policies[name] = self._spec.policy_for(self._known(name))
         return found
 
     def successors(self, name: str) -> tuple[str, ...]:
@@ -123,6 +136,10 @@ class Topology:
         return seen
 
     def _known(self, name: str) -> str:
-        if name not in self._rank:
-            raise KeyError(f"no node {name!r} in the graph")
-        return name
+        """The graph node of `name`; a map instance `researcher[2]` is node `researcher`."""
+        if name in self._rank:
+            return name
+        node = node_of(name)
+        if node in self.maps and index_of(name) is not None:
+            return node
+        raise KeyError(f"no node {name!r} in the graph")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from pydantic import ValidationError
 
 from agentos.agents.registry import AgentRegistry, UnknownAgentError
 from agentos.context.profile import ContextProfile
+from agentos.graphs.kinds import ancestors, kind_problems
 from agentos.graphs.policy import Policy
 from agentos.graphs.problems import GraphProblem as GraphProblem
 from agentos.graphs.problems import GraphValidationError as GraphValidationError
@@ -19,10 +20,12 @@ def validate(
     agents: AgentRegistry | None = None,
     policies: Mapping[str, Policy] = {},
     profiles: Mapping[str, ContextProfile] = {},
+    graphs: Collection[str] | None = None,
 ) -> list[GraphProblem]:
-    """Every problem of `spec`; agents are checked only when a registry is given."""
+    """Every problem of `spec`; agents are checked only when a registry is given, and
+    `graph:` names only when the registered `graphs` are."""
     problems = _structure(spec)
-    problems += _kinds(spec)
+    problems += kind_problems(spec, graphs)
     problems += _loops(spec)
     problems += _references(spec, agents, policies, profiles)
     problems += _policy_values(spec, policies)
@@ -34,9 +37,10 @@ def check(
     agents: AgentRegistry | None = None,
     policies: Mapping[str, Policy] = {},
     profiles: Mapping[str, ContextProfile] = {},
+    graphs: Collection[str] | None = None,
 ) -> None:
     """Raise GraphValidationError if `validate` finds any problem."""
-    problems = validate(spec, agents, policies, profiles)
+    problems = validate(spec, agents, policies, profiles, graphs)
     if problems:
         raise GraphValidationError(problems)
 
@@ -164,21 +168,6 @@ def _schedulable(names: list[str], succ: dict[str, list[str]]) -> set[str]:
     return done
 
 
-def _kinds(spec: GraphSpec) -> list[GraphProblem]:
-    """A node runs an agent or waits for a signal, not both."""
-    problems: list[GraphProblem] = []
-    for i, node in enumerate(spec.nodes):
-        if node.wait is not None and node.agent is not None:
-            problems.append(
-                GraphProblem(
-                    f"nodes[{i}].agent",
-                    f"node {node.name!r} waits for signal {node.wait!r}: "
-                    "a wait node runs no agent (drop `agent` or `wait`)",
-                )
-            )
-    return problems
-
-
 def _loops(spec: GraphSpec) -> list[GraphProblem]:
     """A loop goes back, within a bound, to a node its decider waits on, and its body
     is no other loop's: any other cycle is refused by `_structure`."""
@@ -197,7 +186,7 @@ def _loops(spec: GraphSpec) -> list[GraphProblem]:
                     f"loop {node.name} -> {loop.to} needs a bound: max_iterations >= 1",
                 )
             )
-        above = _ancestors(node.name, preds)
+        above = ancestors(node.name, preds)
         if loop.to not in above:
             problems.append(
                 GraphProblem(
@@ -207,7 +196,7 @@ def _loops(spec: GraphSpec) -> list[GraphProblem]:
                 )
             )
             continue
-        body = {loop.to, node.name} | {n for n in above if loop.to in _ancestors(n, preds)}
+        body = {loop.to, node.name} | {n for n in above if loop.to in ancestors(n, preds)}
         for name in sorted(body):
             other = bodies.setdefault(name, node.name)
             if other != node.name:
@@ -220,17 +209,6 @@ def _loops(spec: GraphSpec) -> list[GraphProblem]:
                 )
                 break
     return problems
-
-
-def _ancestors(name: str, preds: Mapping[str, list[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(preds.get(name, ()))
-    while todo:
-        node = todo.pop()
-        if node not in seen and node in preds:
-            seen.add(node)
-            todo.extend(preds[node])
-    return seen
 
 
 def _references(

@@ -30,6 +30,8 @@ class Dispatch:
     model: Selection | None
     workspace_root: str | None
     seed: int
+    item: Any = None  # a map instance's item
+    index: int | None = None  # and its index in the list
 
 
 @dataclass(slots=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from agentos._addresses import index_of, node_of
 from agentos.context.manifest import CompiledContext
 from agentos.context.profile import ContextProfile
 from agentos.graphs.topology import Topology
 from agentos.machine.effects import Dispatch, Prepare
 from agentos.machine.facts import Prepared
+from agentos.machine.maps import map_outputs
 from agentos.routing.router import Selection
 from agentos.state.run_state import RunState
 
@@ -17,13 +19,20 @@ from agentos.state.run_state import RunState
 def node_outputs(state: RunState) -> dict[str, Any]:
     """The recorded outputs of every node that succeeded so far; a node of a loop's body
     that has not yet succeeded in this pass gives its output of the pass before (the
-    reviewer's comments reach the writer)."""
+    reviewer's comments reach the writer); a map node gives the list of its instances'
+    outputs, in item order (the instances are not listed on their own)."""
     outputs: dict[str, Any] = {}
     for name, node in state.nodes.items():
         if node.status == "succeeded" and node.output is not None:
-            outputs[name] = node.output
+            output = node.output
         elif node.previous_output is not None:
-            outputs[name] = node.previous_output
+            output = node.previous_output
+        else:
+            continue
+        if node.instances is not None:
+            outputs[name] = map_outputs(output)
+        elif "[" not in name:
+            outputs[name] = output
     return outputs
 
 
@@ -33,11 +42,22 @@ def node_upstream(state: RunState, topo: Topology, name: str) -> dict[str, dict[
     return {
         pred: {
             "status": nodes[pred].status,
-            "output": nodes[pred].output,
+            "output": map_outputs(nodes[pred].output)
+            if nodes[pred].instances is not None
+            else nodes[pred].output,
             "error": nodes[pred].error,
         }
         for pred in topo.predecessors(name)
     }
+
+
+def map_item(state: RunState, name: str) -> tuple[Any, int | None]:
+    """A map instance's item and index; (None, None) for any other node."""
+    index = index_of(name)
+    items = state.nodes[node_of(name)].items if index is not None else None
+    if items is None or index is None or index >= len(items):
+        return None, None
+    return items[index], index
 
 
 def dispatch(
@@ -49,6 +69,7 @@ def dispatch(
     prepared: Prepared | None = None,
 ) -> Dispatch:
     """The job of one attempt, as its node actor runs it."""
+    item, index = map_item(state, name)
     return Dispatch(
         run_id=state.run_id,
         node=name,
@@ -62,6 +83,8 @@ def dispatch(
         model=prepared.model if prepared else None,
         workspace_root=workspace_root,
         seed=zlib.crc32(f"{name}:{attempt}".encode()),
+        item=item,
+        index=index,
     )
 
 
@@ -78,13 +101,15 @@ def preparation(
 ) -> Prepare:
     """What compiling an attempt's context and choosing its model need."""
     policy = topo.policy(name)
+    item, index = map_item(state, name)
+    inputs = state.inputs if index is None else {**state.inputs, "item": item, "index": index}
     return Prepare(
         run_id=state.run_id,
         node=name,
         attempt=attempt,
         profile_name=topo.node(name).context or "",
         profile=profile,
-        inputs=state.inputs,
+        inputs=inputs,
         outputs=node_outputs(state),
         artifacts=dict(artifacts),
         workspace_root=workspace_root,

@@ -80,5 +80,10 @@ def _skip_reason(
 
 
 def interrupted(state: RunState) -> list[str]:
-    """Nodes that had started or were scheduled but did not finish (after a crash)."""
-    return [name for name, node in state.nodes.items() if node.status in ACTIVE_NODE]
+    """Nodes that had started or were scheduled but did not finish (after a crash); a
+    map node is not one (its instances are)."""
+    return [
+        name
+        for name, node in state.nodes.items()
+        if node.status in ACTIVE_NODE and node.instances is None
+    ]

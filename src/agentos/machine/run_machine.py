@@ -42,6 +42,7 @@ from agentos.machine.facts import (
 )
 from agentos.machine.jobs import context_compiled, dispatch, model_selected, preparation
 from agentos.machine.loops import loop_turn
+from agentos.machine.maps import expansion, map_step
 from agentos.machine.plan import ENDABLE_NODE, interrupted, plan
 from agentos.machine.slots import NodeSlots
 from agentos.machine.waits import WaitRules, time_left
@@ -53,7 +54,14 @@ Clock = Callable[[], datetime]
 
 #: events that settle a node: only after one can the plan of a run change
 _SETTLING = frozenset(
-    {ev.NodeSucceeded, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled, ev.LoopIterated}
+    {
+        ev.NodeSucceeded,
+        ev.NodeFailed,
+        ev.NodeSkipped,
+        ev.NodeCancelled,
+        ev.LoopIterated,
+        ev.MapExpanded,
+    }
 )
 
 INTERRUPTED = "interrupted: the attempt did not finish before the process stopped"
@@ -170,8 +178,10 @@ class RunMachine(WaitRules):
         and stop its attempts."""
         effects: list[Effect] = []
         for name, node in self.state.nodes.items():
-            if node.status == "running" and self.slots.release(name):
-                effects.append(SlotFreed(name))
+            if node.status == "running" and node.instances is None:
+                key = self.topo.node(name).name
+                if self.slots.release(key):
+                    effects.append(SlotFreed(key))
         self.slots.forget(self.run_id)
         effects.append(CancelAttempts(self.run_id, tuple(self.state.nodes)))
         return effects
@@ -269,6 +279,10 @@ class RunMachine(WaitRules):
         # the plan reads settled nodes only: until one settles again it stays the same;
         # a wait node that takes a kept signal settles as it starts: plan again
         while self._replan and not self.state.finished:
+            for name in self.topo.maps:
+                self._fill_map(name)
+            if self.state.finished:  # an instance that could not start failed the run
+                break
             step = plan(self.state, self.topo)
             for name, reason in step.skip:
                 self._emit(ev.NodeSkipped, name, reason=reason)
@@ -281,16 +295,19 @@ class RunMachine(WaitRules):
 
     def _start_node(self, name: str, attempt: int) -> None:
         policy = self.topo.policy(name)
-        signal = self.topo.node(name).wait
-        if signal is not None:  # a wait node takes no slot and runs no agent
-            self._emit(ev.NodeWaiting, name, attempt, signal=signal, timeout=policy.timeout)
+        spec = self.topo.node(name)
+        if spec.wait is not None:  # a wait node takes no slot and runs no agent
+            self._emit(ev.NodeWaiting, name, attempt, signal=spec.wait, timeout=policy.timeout)
             self._wait_on(name, attempt, policy.timeout)
             return
-        if not self.slots.take(name, policy.concurrency):
+        if name in self.topo.maps:  # the map node itself: its instances run
+            self._expand(name)
+            return
+        if not self.slots.take(spec.name, policy.concurrency):
             # node_scheduled marks a node that is ready but waits for a slot
             if self.state.nodes[name].status == "pending":
                 self._emit(ev.NodeScheduled, name, attempt)
-            self.slots.wait(RetryDue(self.run_id, name, attempt))
+            self.slots.wait(spec.name, RetryDue(self.run_id, name, attempt))
             return
         self._emit(ev.NodeStarted, name, attempt)
         node = self.topo.node(name)
@@ -310,6 +327,30 @@ class RunMachine(WaitRules):
         )
         self._effect(job)
 
+    def _expand(self, name: str) -> None:
+        """A ready map node expands to one instance per item (they start in `_fill_map`),
+        is skipped for an empty list, or fails without one."""
+        found = expansion(self.state, self.topo, name)
+        if found.items is None:
+            self._emit(ev.NodeFailed, name, 1, error=found.error, error_type="MapError", final=True)
+            if self.topo.policy(name).on_failure == "fail_run":
+                self._end(ev.RunFailed, error=f"node {name} failed: {found.error}", node=name)
+        elif not found.items:
+            self._emit(ev.NodeSkipped, name, reason=f"map over an empty list ({found.source})")
+        else:
+            self._emit(ev.MapExpanded, name, 1, source=found.source, items=found.items)
+
+    def _fill_map(self, name: str) -> None:
+        """Start the map's next instances within its `max_parallel`; join them once all
+        have settled."""
+        step = map_step(self.state, self.topo, name)
+        for inst in step.start:
+            if not self.state.finished:
+                self._start_node(inst, 1)
+        if step.joined is not None:
+            attempt = self.state.nodes[name].attempts
+            self._emit(ev.NodeSucceeded, name, attempt, output=step.joined)
+
     def _dispatch(self, name: str, attempt: int, prepared: Prepared | None) -> None:
         job = dispatch(self.state, self.topo, name, attempt, self.workspace_root, prepared)
         self._effect(job)
@@ -318,7 +359,8 @@ class RunMachine(WaitRules):
         """Cancel what is still active and end the run with `cls`."""
         active = [n for n, s in self.state.nodes.items() if s.status in ENDABLE_NODE]
         for name in active:
-            if self.state.nodes[name].status == "running":
+            node = self.state.nodes[name]
+            if node.status == "running" and node.instances is None:  # a map holds no slot
                 self._release(name)
         self.slots.forget(self.run_id)
         reason = f"run ended ({cls.model_fields['type'].default})"
@@ -329,8 +371,9 @@ class RunMachine(WaitRules):
             self._effect(CancelAttempts(self.run_id, tuple(active)))
 
     def _release(self, name: str) -> None:
-        if self.slots.release(name):
-            self._effect(SlotFreed(name))
+        key = self.topo.node(name).name  # a map's instances share their node's slots
+        if self.slots.release(key):
+            self._effect(SlotFreed(key))
 
     # the decision being built
 

@@ -22,9 +22,10 @@ class NodeSlots:
         self._running[node] += 1
         return True
 
-    def wait(self, due: RetryDue) -> None:
-        """Queue an attempt until a slot of its node frees up."""
-        self._waiting[due.node].append(due)
+    def wait(self, node: str, due: RetryDue) -> None:
+        """Queue an attempt until a slot of `node` frees up (`due.node` may be one of
+        its map instances)."""
+        self._waiting[node].append(due)
 
     def release(self, node: str) -> bool:
         """Give a slot back; True when an attempt is waiting for it."""

@@ -8,12 +8,14 @@ from typing import Any
 
 import orjson
 
+from agentos._addresses import instance, split_step
 from agentos._exceptions import InvalidEventError
 from agentos._exceptions import UnknownStepError as UnknownStepError
 from agentos.events import model as ev
 from agentos.state.run_state import (
     NodeState,
     NodeStatus,
+    ParentLink,
     ReplayOrigin,
     RunState,
     Waiting,
@@ -39,6 +41,8 @@ def _run_created(state: RunState, e: ev.RunCreated) -> None:
     state.inputs = e.data.inputs
     state.budget = e.data.budget
     state.created_at = e.ts
+    if e.data.parent is not None:
+        state.parent = ParentLink(run_id=e.data.parent.run_id, node=e.data.parent.node)
     for spec in e.data.spec.get("nodes", []):
         state.nodes.setdefault(spec["name"], NodeState())
 
@@ -200,6 +204,23 @@ def _loop_exhausted(state: RunState, e: ev.LoopExhausted) -> None:
     pass  # a record of why the loop stopped; the decider's node_succeeded follows
 
 
+def _map_expanded(state: RunState, e: ev.MapExpanded) -> None:
+    name = e.node or ""
+    _attempt_begins(state, e, "running")
+    container = state.nodes[name]
+    count = len(e.data.items)
+    container.instances, container.items = count, e.data.items
+    for index in range(count):  # a fresh instance per item, in the map's pass
+        state.nodes[instance(name, index)] = NodeState(iteration=container.iteration)
+    index = count
+    while state.nodes.pop(instance(name, index), None) is not None:  # a longer pass before
+        index += 1
+
+
+def _child_started(state: RunState, e: ev.ChildStarted) -> None:
+    _node(state, e).child_run = e.data.child_run
+
+
 def _replayed_from(state: RunState, e: ev.ReplayedFrom) -> None:
     # the fork is a new run: it was created and started now, whatever it copied
     state.run_id = e.run_id
@@ -236,6 +257,8 @@ _HANDLERS: dict[str, Callable[[RunState, Any], None]] = {
     "run_cancelled": _run_cancelled,
     "loop_iterated": _loop_iterated,
     "loop_exhausted": _loop_exhausted,
+    "map_expanded": _map_expanded,
+    "child_started": _child_started,
     "replayed_from": _replayed_from,
 }
 
@@ -259,14 +282,18 @@ def evolve(state: RunState, event: ev.Envelope) -> RunState:
     return state
 
 
+#: the events that can be a node's first
+_STARTS = frozenset({"node_scheduled", "node_started", "node_waiting", "map_expanded"})
+
+
 def starts_step(event: ev.Envelope, step: str) -> bool:
     """Whether `event` is the first sign of node `step` starting; `writer#2` is the
     second pass of node `writer` in a loop."""
-    if event.type not in ("node_scheduled", "node_started", "node_waiting"):
+    if event.type not in _STARTS:
         return False
-    name, mark, count = step.rpartition("#")
-    if mark and count.isdigit():
-        return event.node == name and (event.iteration or 1) == int(count)
+    name, iteration = split_step(step)
+    if iteration is not None:
+        return event.node == name and (event.iteration or 1) == iteration
     return event.node == step
 
 
@@ -333,6 +360,8 @@ def canonical(state: RunState) -> dict[str, Any]:
     for key in ("waiting", "signals"):  # absent from runs without waits (older logs too)
         if not data[key]:
             del data[key]
+    if data["parent"] is None:
+        del data["parent"]
     for waited in data.get("waiting", {}).values():
         waited.pop("since", None)
     for node in data["nodes"].values():
@@ -340,6 +369,9 @@ def canonical(state: RunState) -> dict[str, Any]:
             node.pop(key, None)
         if node["iteration"] == 1 and node["previous_output"] is None:
             del node["iteration"], node["previous_output"]  # no loop: as before loops
+        for key in ("instances", "items", "child_run"):  # no map, no child: as before
+            if node[key] is None:
+                del node[key]
     for f in data["workspace"].values():
         f.pop("seq", None)
     return data

@@ -57,6 +57,9 @@ class NodeState:
     duration_ms: float = 0.0
     iteration: int = 1  # the loop pass it is in (`writer#2`)
     previous_output: dict[str, Any] | None = None  # its output in the pass before
+    instances: int | None = None  # a map node's count of instances, once expanded
+    items: list[Any] | None = None  # the items a map node expanded to
+    child_run: str | None = None  # the child run a graph node runs
 
 
 @dataclass(slots=True)
@@ -66,6 +69,13 @@ class Waiting:
     signal: str
     since: datetime
     timeout: float | None = None
+
+
+class ParentLink(BaseModel):
+    """The run and node that started a child run."""
+
+    run_id: str
+    node: str
 
 
 class ReplayOrigin(BaseModel):
@@ -107,6 +117,7 @@ class RunState(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     budget_action: Literal["fail", "downgrade"] | None = None
     replayed_from: ReplayOrigin | None = None
+    parent: ParentLink | None = None
     waiting: dict[str, Waiting] = Field(
         default_factory=dict, description="the nodes waiting for a signal, by node"
     )
