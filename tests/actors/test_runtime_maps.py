@@ -130,3 +130,47 @@ async def test_continue_marks_the_failed_items_for_the_join(
         {"answer": "about c"},
     ]
     assert state.nodes["researcher"].output == {"items": seen.writer, "failed": [1]}
+
+
+async def test_replay_from_an_instance_reuses_the_instances_before_it(
+    start: Any, store: EventStore, registry: AgentRegistry
+) -> None:
+    seen = register(registry, ["a", "b", "c"])
+    sup = start(map_graph(max_parallel=1))  # one at a time: [0] ends before [1] starts
+    original = await sup.run(timeout=10)
+    seen.items.clear()
+    new_id = await sup.replay(original.run_id, "researcher[1]")
+    replayed = await sup.wait(new_id, timeout=10)
+    assert replayed.status == "succeeded"
+    assert [node for node, _, _ in seen.items] == ["researcher[1]", "researcher[2]"]
+    assert seen.writer == [{"answer": f"about {q}"} for q in "abc"]
+    events = await store.read_all(new_id)
+    assert state_hash(fold(events)) == state_hash(replayed)
+
+
+async def test_a_run_cut_mid_map_resumes_the_instances_that_did_not_finish(
+    start: Any, store: EventStore, registry: AgentRegistry
+) -> None:
+    seen = register(registry, ["a", "b", "c", "d"])
+    sup = start(map_graph(max_parallel=2))
+    original = await sup.run(timeout=10)
+    events = await store.read_all(original.run_id)
+    # the log as a crash would leave it: [0] and [1] started, [0] succeeded, nothing more
+    done0 = next(e.seq for e in events if e.type == "node_succeeded" and e.node == "researcher[0]")
+    cut = [e for e in events if e.seq <= done0]
+    assert {e.node for e in cut if e.type == "node_started"} >= {"researcher[0]", "researcher[1]"}
+    await store.append("cut-run", [e.model_copy(update={"run_id": "cut-run"}) for e in cut], 0)
+    seen.items.clear()
+    await sup.resume("cut-run")
+    state = await sup.wait("cut-run", timeout=10)
+    assert state.status == "succeeded"
+    finished = {e.node for e in cut if e.type == "node_succeeded"}
+    started = {e.node for e in cut if e.type == "node_started"}
+    ran = {node for node, _, _ in seen.items}
+    assert "researcher[0]" in finished and started - finished
+    assert ran == {f"researcher[{i}]" for i in range(4)} - finished  # the rest is reused
+    assert seen.writer == [{"answer": f"about {q}"} for q in "abcd"]
+    resumed = await store.read_all("cut-run")
+    retried = {e.node for e in resumed if e.type == "node_retrying"}
+    assert retried == started - finished  # the interrupted ones, recorded as such
+    assert state_hash(fold(resumed)) == state_hash(state)
