@@ -96,13 +96,45 @@ class SlotFreed:
 
 
 @dataclass(slots=True)
+class StartChild:
+    """Run graph `graph` as the child run `child_run` (or re-attach to it when it
+    exists), then report its end as the attempt's `NodeDone`."""
+
+    run_id: str
+    node: str
+    attempt: int
+    child_run: str
+    graph: str
+    inputs: dict[str, Any]
+
+
+@dataclass(slots=True)
+class CancelChildren:
+    """Cancel these child runs (their parent ended)."""
+
+    child_runs: tuple[str, ...]
+    reason: str
+
+
+@dataclass(slots=True)
 class Finished:
     """The run ended: answer who waits for its end, release its log."""
 
     run_id: str
 
 
-Effect = Dispatch | Prepare | RetryLater | Answer | Refuse | CancelAttempts | SlotFreed | Finished
+Effect = (
+    Dispatch
+    | Prepare
+    | RetryLater
+    | Answer
+    | Refuse
+    | CancelAttempts
+    | SlotFreed
+    | StartChild
+    | CancelChildren
+    | Finished
+)
 
 
 @dataclass(slots=True)

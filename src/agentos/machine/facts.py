@@ -33,6 +33,7 @@ class Start:
     budget: dict[str, Any] | None
     workspace: WorkspaceInfo | None
     reply: object = None
+    parent: tuple[str, str] | None = None  # (run, node) that started it as a child run
 
 
 @dataclass(slots=True)

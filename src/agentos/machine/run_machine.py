@@ -8,25 +8,23 @@ shell that drives it appends `Decision.events`, then carries out `Decision.effec
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from agentos._exceptions import BudgetExceededError
 from agentos.events import model as ev
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.topology import Topology
+from agentos.machine._decision import Clock as Clock
+from agentos.machine.children import child_inputs, child_run_id
 from agentos.machine.effects import (
     Answer,
     CancelAttempts,
     Decision,
-    Dispatch,
     Effect,
-    Finished,
-    Prepare,
     Refuse,
     RetryLater,
     SlotFreed,
+    StartChild,
     orphaned,
 )
 from agentos.machine.facts import (
@@ -43,26 +41,11 @@ from agentos.machine.facts import (
 from agentos.machine.jobs import context_compiled, dispatch, model_selected, preparation
 from agentos.machine.loops import loop_turn
 from agentos.machine.maps import expansion, map_step
-from agentos.machine.plan import ENDABLE_NODE, interrupted, plan
+from agentos.machine.plan import interrupted, plan
 from agentos.machine.slots import NodeSlots
 from agentos.machine.waits import WaitRules, time_left
 from agentos.routing.budget import budget_exceeded
-from agentos.state.fold import evolve
 from agentos.state.run_state import RunState
-
-Clock = Callable[[], datetime]
-
-#: events that settle a node: only after one can the plan of a run change
-_SETTLING = frozenset(
-    {
-        ev.NodeSucceeded,
-        ev.NodeFailed,
-        ev.NodeSkipped,
-        ev.NodeCancelled,
-        ev.LoopIterated,
-        ev.MapExpanded,
-    }
-)
 
 INTERRUPTED = "interrupted: the attempt did not finish before the process stopped"
 
@@ -84,21 +67,12 @@ class RunMachine(WaitRules):
         workspace_root: str | None = None,
         artifacts: dict[str, Any] | None = None,
     ) -> None:
-        self.state = state
+        super().__init__(state, topo, slots, clock)
         self.spec = spec
-        self.topo = topo
-        self.slots = slots
-        self.clock = clock
         self.lowest_tier = lowest_tier
         self.workspace_root = workspace_root
         self.artifacts = dict(artifacts or {})
         self.max_tier = lowest_tier if state.budget_action == "downgrade" else None
-        self._replan = True  # a node settled since the last plan
-        self._out = Decision()
-
-    @property
-    def run_id(self) -> str:
-        return self.state.run_id
 
     # entry points: each returns the decision and starts a fresh one
 
@@ -115,8 +89,15 @@ class RunMachine(WaitRules):
         """A new run: run_created, workspace_created (if any), run_started, first nodes."""
         machine = cls(RunState(run_id=fact.run_id), spec, topo, slots, clock)
         machine.lowest_tier = lowest_tier
+        parent = None
+        if fact.parent is not None:
+            parent = ev.ParentData(run_id=fact.parent[0], node=fact.parent[1])
         data = ev.RunCreatedData(
-            graph=spec.name, spec=topo.spec_doc, inputs=fact.inputs, budget=fact.budget
+            graph=spec.name,
+            spec=topo.spec_doc,
+            inputs=fact.inputs,
+            budget=fact.budget,
+            parent=parent,
         )
         machine._append(ev.RunCreated(seq=1, run_id=fact.run_id, ts=clock(), data=data))
         if fact.workspace is not None:
@@ -139,6 +120,9 @@ class RunMachine(WaitRules):
             self._emit(ev.RunStarted)
         for name in interrupted(self.state):
             node = self.state.nodes[name]
+            if node.child_run is not None and node.status == "running":
+                self._attach_child(name, node.attempts, node.child_run)  # it may run on
+                continue
             attempt = node.attempts + 1
             if node.status == "running":
                 self._emit(ev.NodeRetrying, name, attempt - 1, delay=0.0, error=INTERRUPTED)
@@ -310,6 +294,12 @@ class RunMachine(WaitRules):
             self.slots.wait(spec.name, RetryDue(self.run_id, name, attempt))
             return
         self._emit(ev.NodeStarted, name, attempt)
+        if spec.graph is not None:
+            iteration = self.state.nodes[name].iteration
+            child = child_run_id(self.run_id, name, iteration, attempt)
+            self._emit(ev.ChildStarted, name, attempt, child_run=child, graph=spec.graph)
+            self._attach_child(name, attempt, child)
+            return
         node = self.topo.node(name)
         profile = self.spec.profile_for(name) if node.context is not None else None
         if profile is None:
@@ -326,6 +316,12 @@ class RunMachine(WaitRules):
             max_tier=self.max_tier,
         )
         self._effect(job)
+
+    def _attach_child(self, name: str, attempt: int, child: str) -> None:
+        """Start the node's child run, or re-attach to it after a resume."""
+        graph = self.topo.node(name).graph or ""
+        inputs = child_inputs(self.state, self.topo, name)
+        self._effect(StartChild(self.run_id, name, attempt, child, graph, inputs))
 
     def _expand(self, name: str) -> None:
         """A ready map node expands to one instance per item (they start in `_fill_map`),
@@ -354,71 +350,3 @@ class RunMachine(WaitRules):
     def _dispatch(self, name: str, attempt: int, prepared: Prepared | None) -> None:
         job = dispatch(self.state, self.topo, name, attempt, self.workspace_root, prepared)
         self._effect(job)
-
-    def _end(self, cls: type[ev.Envelope], **data: Any) -> None:
-        """Cancel what is still active and end the run with `cls`."""
-        active = [n for n, s in self.state.nodes.items() if s.status in ENDABLE_NODE]
-        for name in active:
-            node = self.state.nodes[name]
-            if node.status == "running" and node.instances is None:  # a map holds no slot
-                self._release(name)
-        self.slots.forget(self.run_id)
-        reason = f"run ended ({cls.model_fields['type'].default})"
-        for name in active:
-            self._emit(ev.NodeCancelled, name, reason=reason)
-        self._emit(cls, **data)
-        if active:
-            self._effect(CancelAttempts(self.run_id, tuple(active)))
-
-    def _release(self, name: str) -> None:
-        key = self.topo.node(name).name  # a map's instances share their node's slots
-        if self.slots.release(key):
-            self._effect(SlotFreed(key))
-
-    # the decision being built
-
-    def _emit(
-        self,
-        cls: type[ev.Envelope],
-        node: str | None = None,
-        attempt: int | None = None,
-        **data: Any,
-    ) -> None:
-        """Create the next event, apply it to the state and add it to the decision."""
-        fields: dict[str, Any] = {
-            "seq": self.state.last_seq + 1,
-            "run_id": self.state.run_id,
-            "ts": self.clock(),
-            "node": node,
-            "attempt": attempt,
-        }
-        state = self.state.nodes.get(node) if node is not None else None
-        if state is not None and state.iteration > 1:
-            fields["iteration"] = state.iteration
-        if data:
-            fields["data"] = data
-        self._append(cls(**fields))
-        if cls in _SETTLING:
-            self._replan = True
-
-    def _append(self, event: ev.Envelope) -> None:
-        evolve(self.state, event)
-        self._out.events.append(event)
-
-    def _effect(self, effect: Effect) -> None:
-        self._out.effects.append(effect)
-
-    def _take(self) -> Decision:
-        out, self._out = self._out, Decision()
-        # an attempt started and ended in one decision (the run failed meanwhile) is never
-        # handed to an agent: the log says it was cancelled
-        out.effects = [e for e in out.effects if not self._superseded(e)]
-        if self.state.finished:
-            out.effects.append(Finished(self.run_id))
-        return out
-
-    def _superseded(self, effect: Effect) -> bool:
-        if not isinstance(effect, Dispatch | Prepare):
-            return False
-        node = self.state.nodes[effect.node]
-        return node.status != "running" or node.attempts != effect.attempt

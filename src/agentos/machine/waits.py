@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from agentos.events import model as ev
-from agentos.machine.effects import Answer, Decision, Effect, RetryLater, orphaned
+from agentos.machine._decision import DecisionBuilder
+from agentos.machine.effects import Answer, Decision, RetryLater, orphaned
 from agentos.machine.facts import Signal, WaitTimeout
-from agentos.machine.slots import NodeSlots
 from agentos.state.run_state import RunState, Waiting
 
 
@@ -35,34 +35,11 @@ def time_left(waited: Waiting, now: datetime) -> float | None:
     return min(max(left, 0.0), waited.timeout)
 
 
-class WaitRules:
+class WaitRules(DecisionBuilder):
     """How a run machine records signals and lets waiting nodes take them."""
 
-    state: RunState
-    slots: NodeSlots
-
-    # what the machine provides (see RunMachine)
-    @property
-    def run_id(self) -> str:
-        raise NotImplementedError
-
-    def _emit(
-        self,
-        cls: type[ev.Envelope],
-        node: str | None = None,
-        attempt: int | None = None,
-        **data: Any,
-    ) -> None:
-        raise NotImplementedError
-
-    def _effect(self, effect: Effect) -> None:
-        raise NotImplementedError
-
-    def _take(self) -> Decision:
-        raise NotImplementedError
-
     def _node_failed(self, name: str, attempt: int, error: str, kind: str) -> None:
-        raise NotImplementedError
+        raise NotImplementedError  # RunMachine's: a failure follows the node's policy
 
     def record(self, fact: Signal) -> Decision:
         """Keep a signal for a run nobody drives: it is taken when the run resumes."""
@@ -92,6 +69,8 @@ class WaitRules:
         waited = self.state.waiting.get(fact.node)
         if node is None or waited is None or node.attempts != fact.attempt:
             return  # the signal came first, or the run moved on
+        if waited.timeout is None:
+            return  # a wait without a timeout never times out
         error = f"no signal {waited.signal!r} within {waited.timeout:g}s"
         self._node_failed(fact.node, fact.attempt, error, "TimeoutError")
 
