@@ -245,7 +245,16 @@ class NoModelFitsError(RoutingError):
 
 
 class ProviderError(AgentOSError):
-    """A retryable failure of a provider."""
+    """A failure of one provider. `retryable`: another candidate may answer; a refusal
+    (a 4xx other than 429) is not. `retry_after`: seconds after which this provider may
+    be tried again (a 429's Retry-After), None when it should not be."""
+
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class NoModelError(AgentOSError, RuntimeError):

@@ -56,7 +56,7 @@ async def test_graphs_are_listed_and_read_back(client: httpx.AsyncClient) -> Non
     assert graph["description"] == "mine"
     assert graph["nodes"][1]["after"] == ["first"]
     demo = (await client.get("/graphs/git-to-prod-multi")).json()
-    assert len(demo["nodes"]) == 8
+    assert len(demo["nodes"]) == 9  # eight agents and the optional approval
 
 
 async def test_unknown_graph_is_404(client: httpx.AsyncClient) -> None:

@@ -3,7 +3,8 @@
 from agentos.actors.errors import BudgetExceededError, RunEndedError
 from agentos.actors.node_context import Next, NodeContext, NoModelError
 from agentos.actors.replay import fork_events
-from agentos.actors.supervisor import Supervisor, SyncSupervisor, new_run_id
+from agentos.actors.supervisor import Supervisor, new_run_id
+from agentos.actors.sync import SyncSupervisor
 
 __all__ = [
     "BudgetExceededError",

@@ -24,6 +24,7 @@ from agentos.actors.node_context import Next, NodeContext
 from agentos.eventstore.base import EventStore
 from agentos.machine.effects import Dispatch
 from agentos.machine.facts import ModelCall, NodeDone
+from agentos.routing.messages import Chat
 from agentos.routing.providers import CompletionResponse
 from agentos.routing.router import AllProvidersFailedError, Attempt, Router
 from agentos.tools.workspace import FileWrite, Workspace
@@ -54,8 +55,9 @@ class NodeActor(LoopActor):
         self.executor = executor
         self.router = router
         self._async_agent = inspect.iscoroutinefunction(agent)
-        self._tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
-        self._flags: dict[tuple[str, int], threading.Event] = {}  # each attempt's ctx.cancelled
+        # by (run, node, attempt): one actor runs the attempts of every instance of a map
+        self._tasks: dict[tuple[str, str, int], asyncio.Task[None]] = {}
+        self._flags: dict[tuple[str, str, int], threading.Event] = {}  # each ctx.cancelled
 
     def on_receive(self, message: Any) -> None:
         if isinstance(message, Dispatch):
@@ -71,7 +73,7 @@ class NodeActor(LoopActor):
 
     def _spawn(self, job: Dispatch) -> None:
         """Run the attempt as a task, kept until it ends (for cancellation)."""
-        key = (job.run_id, job.attempt)
+        key = (job.run_id, job.node, job.attempt)
         self._flags[key] = flag = threading.Event()
         self._tasks[key] = self.loop.create_task(self._execute(job, flag))
 
@@ -79,7 +81,7 @@ class NodeActor(LoopActor):
         for key in [key for key in self._tasks if key[0] == run_id]:
             self._stop_attempt(key)
 
-    def _stop_attempt(self, key: tuple[str, int]) -> None:
+    def _stop_attempt(self, key: tuple[str, str, int]) -> None:
         """Cancel an attempt: its task at once, and raise the flag a thread agent polls."""
         self._flags.pop(key).set()
         self._tasks.pop(key).cancel()
@@ -88,7 +90,7 @@ class NodeActor(LoopActor):
         try:
             await self._attempt(job, flag)
         finally:
-            key = (job.run_id, job.attempt)
+            key = (job.run_id, job.node, job.attempt)
             if self._tasks.get(key) is asyncio.current_task():
                 del self._tasks[key], self._flags[key]
 
@@ -153,8 +155,8 @@ class NodeActor(LoopActor):
             workspace = Workspace(Path(job.workspace_root), on_write=writes.append)
         deadline = None if job.timeout is None else self.loop.time() + job.timeout
 
-        def complete(prompt: str, max_tokens: int) -> Awaitable[CompletionResponse]:
-            return self._complete(job, prompt, max_tokens, deadline)
+        def complete(prompt: str, max_tokens: int, chat: Chat) -> Awaitable[CompletionResponse]:
+            return self._complete(job, prompt, max_tokens, deadline, chat)
 
         return NodeContext(
             run_id=job.run_id,
@@ -167,12 +169,19 @@ class NodeActor(LoopActor):
             context=job.context,
             model=job.model,
             workspace=workspace,
+            item=job.item,
+            index=job.index,
             _complete=complete if job.model is not None else None,
             _cancel=flag,
         )
 
     async def _complete(
-        self, job: Dispatch, prompt: str, max_tokens: int, deadline: float | None = None
+        self,
+        job: Dispatch,
+        prompt: str,
+        max_tokens: int,
+        deadline: float | None = None,
+        chat: Chat | None = None,
     ) -> CompletionResponse:
         """Call the node's model and record the call; a wait for a slot ends before `deadline`."""
         assert job.model is not None
@@ -184,7 +193,7 @@ class NodeActor(LoopActor):
             max_wait = max(0.0, left - min(1.0, left / 10))
         try:
             response, attempts = await self.router.call(
-                prompt, job.model, max_tokens, job.seed, max_wait=max_wait
+                prompt, job.model, max_tokens, job.seed, max_wait=max_wait, chat=chat
             )
         except AllProvidersFailedError as exc:
             chosen = job.model.chosen

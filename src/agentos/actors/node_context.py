@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentos._exceptions import NoModelError as NoModelError
 from agentos.context.manifest import CompiledContext
+from agentos.routing.messages import Chat, ChatMessage, Tool, context_messages
 from agentos.routing.providers import CompletionResponse
 from agentos.routing.router import Selection
 from agentos.tools.workspace import Workspace
@@ -44,7 +45,9 @@ class NodeContext:
     model: Selection | None = None
     workspace: Workspace | None = None
     artifacts: dict[str, Any] = field(default_factory=dict)
-    _complete: Callable[[str, int], Awaitable[CompletionResponse]] | None = None
+    item: Any = None  # the item of a map instance (`researcher[2]`)
+    index: int | None = None  # its index in the mapped list; None for any other node
+    _complete: Callable[[str, int, Chat], Awaitable[CompletionResponse]] | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -53,13 +56,39 @@ class NodeContext:
         return self._cancel.is_set()
 
     async def complete(
-        self, prompt: str | None = None, max_tokens: int = 256
+        self,
+        prompt: str | None = None,
+        max_tokens: int = 256,
+        *,
+        messages: Sequence[ChatMessage | Mapping[str, Any]] | None = None,
+        tools: Sequence[Tool | Mapping[str, Any]] = (),
+        temperature: float | None = None,
+        stop: Sequence[str] = (),
     ) -> CompletionResponse:
-        """Call the node's model; the call is recorded in the log before this returns."""
+        """Call the node's model; the call is recorded in the log before this returns.
+
+        Simple form: `prompt`, else the compiled context (sent as `messages()`). Messages
+        form: `messages`, turns with roles (`messages()` gives the first ones), with
+        optional `tools`; the model's `tool_calls` come back on the response, whose
+        `message()` is the assistant turn that carries the conversation on.
+        """
         if self._complete is None or self.model is None:
             raise NoModelError(f"node {self.node!r} has no model: give it a context profile")
         text = prompt if prompt is not None else (self.context.text if self.context else "")
-        return await self._complete(text, max_tokens)
+        chat = Chat.model_validate(
+            {
+                "messages": list(self.messages(prompt) if messages is None else messages),
+                "tools": list(tools),
+                "temperature": temperature,
+                "stop": list(stop),
+            }
+        )
+        return await self._complete(text if messages is None else chat.text(), max_tokens, chat)
+
+    def messages(self, prompt: str | None = None) -> list[ChatMessage]:
+        """A system turn with the context profile's instructions, and a user turn with the
+        rest of the compiled context (or `prompt`)."""
+        return context_messages(self.context, prompt)
 
     def put_artifact(self, name: str, doc: Any) -> None:
         """Keep a JSON document as a named artifact of the run (stored with the result)."""

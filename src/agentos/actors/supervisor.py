@@ -6,11 +6,11 @@ import asyncio
 import concurrent.futures
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import pykka
@@ -22,10 +22,12 @@ from agentos.actors._loop import LoopThread
 from agentos.actors._loop_actor import stop_actor
 from agentos.actors._workspaces import carried_over, new_workspace
 from agentos.actors.cancel import TIMEOUT, cancel_elsewhere
+from agentos.actors.children import ChildRuns, GraphResolver, graph_resolver
 from agentos.actors.messages import ContinueRun, GetState, ListLive, Reply, WaitRun
 from agentos.actors.replay import fork_events
 from agentos.actors.signals import record_signal, signal_payload
 from agentos.actors.supervisor_actor import Listener, SupervisorActor
+from agentos.actors.sync import SyncSupervisor
 from agentos.agents.registry import AgentRegistry, default_registry
 from agentos.context.profile import ContextProfile
 from agentos.events.model import Envelope
@@ -42,8 +44,6 @@ from agentos.routing.router import Router
 from agentos.state.fold import fold
 from agentos.state.load import load_state
 from agentos.state.run_state import RunState
-
-T = TypeVar("T")
 
 
 def new_run_id() -> str:
@@ -78,6 +78,7 @@ class Supervisor:
         self._loop_thread = loop_thread
         self._owns_store = owns_store
         self._stopped = False
+        self.children: ChildRuns | None = None
         self.in_flight = InFlight()  # start_run, resume, replay under way: `drain` waits for them
         self.sync = SyncSupervisor(self)
 
@@ -96,16 +97,23 @@ class Supervisor:
         listeners: Sequence[Listener] = (),
         loop: asyncio.AbstractEventLoop | None = None,
         max_workers: int = 16,
+        graphs: GraphResolver | Mapping[str, Any] | None = None,
+        depth: int = 0,
     ) -> Supervisor:
         """Validate the graph and start its supervisor actor, as pykka's `start` does.
 
         The default store is the JSONL store under `AGENTOS_DATA_DIR` (./data). Agents run
-        on `loop`, else on the running loop, else on a private loop thread.
+        on `loop`, else on the running loop, else on a private loop thread. `graphs` are
+        the graphs its `graph:` nodes may run as child runs (by name); `depth` counts the
+        parents of those.
         """
         spec = graph if isinstance(graph, GraphSpec) else load_graph(graph)
         agents = agents or default_registry
         spec = resolve(spec, policies or {}, profiles or {})
-        check(spec, agents=agents)
+        find = graph_resolver(graphs)
+        check(
+            spec, agents=agents, graphs=[n.graph for n in spec.nodes if n.graph and find(n.graph)]
+        )
         owns_store = store is None
         store = store if store is not None else JsonlEventStore()
         loop_thread = None
@@ -120,8 +128,20 @@ class Supervisor:
             workdir = root if root is not None else tempfile.mkdtemp(prefix="agentos-")
         executor = concurrent.futures.ThreadPoolExecutor(max_workers, "agentos-agent")
         router = router or Router(pool or default_pool())
-        ref = SupervisorActor.start(spec, agents, store, router, loop, executor, listeners)
-        return cls(ref, spec, store, loop, Path(workdir), executor, loop_thread, owns_store)
+        kids = ChildRuns(
+            find,
+            lambda child: cls.start(
+                child, store, agents=agents, policies=policies, profiles=profiles,
+                router=router, workdir=workdir, listeners=listeners, loop=loop, graphs=find,
+                depth=depth + 1,
+            ),
+            store,
+            depth,
+        )  # fmt: skip
+        ref = SupervisorActor.start(spec, agents, store, router, loop, executor, listeners, kids)
+        sup = cls(ref, spec, store, loop, Path(workdir), executor, loop_thread, owns_store)
+        sup.children = kids
+        return sup
 
     # runs
 
@@ -132,8 +152,10 @@ class Supervisor:
         *,
         run_id: str | None = None,
         budget: Budget | Mapping[str, Any] | None = None,
+        parent: tuple[str, str] | None = None,
     ) -> str:
-        """Create a run and start it; returns its id once `run_created` is durable."""
+        """Create a run and start it; returns its id once `run_created` is durable.
+        `parent` is the (run, node) whose child run it is."""
         merged = {**self.spec.inputs, **(inputs or {})}
         try:
             merged = orjson.loads(orjson.dumps(merged))
@@ -149,7 +171,7 @@ class Supervisor:
             key = self.spec.workspace
             workspace = await new_workspace(self.store, self.workdir, key, run_id, merged)
         # no `prepare`: the first append creates the new log (a few metadata calls)
-        result: str = await self._ask(lambda r: Start(run_id, merged, limits, workspace, r))
+        result: str = await self._ask(lambda r: Start(run_id, merged, limits, workspace, r, parent))
         return result
 
     async def wait(self, run_id: str, timeout: float | None = None) -> RunState:
@@ -260,6 +282,8 @@ class Supervisor:
     async def stop(self) -> None:
         """Stop the actors; unfinished runs stay in their logs, ready to resume."""
         await asyncio.to_thread(self._stop_actors)
+        if self.children is not None:  # after its own: no child's end reaches its runs
+            await self.children.stop()
         if self._owns_store:
             await self.store.close()
         if self._loop_thread is not None:
@@ -268,6 +292,8 @@ class Supervisor:
     def stop_blocking(self) -> None:
         """`stop`, for a caller off the supervisor's loop: returns once all is stopped."""
         self._stop_actors()
+        if self.children is not None and self.loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.children.stop(), self.loop).result()
         if self._owns_store:
             coro = self.store.close()
             if self.loop.is_running():
@@ -339,61 +365,3 @@ class Supervisor:
 
 def _budget(budget: Budget | Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if budget is None else Budget.model_validate(budget).model_dump()
-
-
-class SyncSupervisor:
-    """The blocking twin of a Supervisor's API, for scripts (never on an event loop)."""
-
-    def __init__(self, supervisor: Supervisor) -> None:
-        self._sup = supervisor
-
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            coro.close()
-            raise RuntimeError("this thread runs an event loop: use the async API (await ...)")
-        loop = self._sup.loop
-        if loop.is_running():
-            return asyncio.run_coroutine_threadsafe(coro, loop).result()
-        return asyncio.run(coro)
-
-    def start_run(self, inputs: Mapping[str, Any] | None = None, **kw: Any) -> str:
-        """See `Supervisor.start_run`."""
-        return self._call(self._sup.start_run(inputs, **kw))
-
-    def run(self, inputs: Mapping[str, Any] | None = None, **kw: Any) -> RunState:
-        """See `Supervisor.run`."""
-        return self._call(self._sup.run(inputs, **kw))
-
-    def wait(self, run_id: str, timeout: float | None = None) -> RunState:
-        """See `Supervisor.wait`."""
-        return self._call(self._sup.wait(run_id, timeout))
-
-    def state(self, run_id: str) -> RunState:
-        """See `Supervisor.state`."""
-        return self._call(self._sup.state(run_id))
-
-    def cancel(
-        self, run_id: str, reason: str = "cancelled by the user", timeout: float = TIMEOUT
-    ) -> RunState:
-        """See `Supervisor.cancel`."""
-        return self._call(self._sup.cancel(run_id, reason, timeout))
-
-    def signal(self, run_id: str, name: str, data: Any = None) -> RunState:
-        """See `Supervisor.signal`."""
-        return self._call(self._sup.signal(run_id, name, data))
-
-    def resume(self, run_id: str) -> str:
-        """See `Supervisor.resume`."""
-        return self._call(self._sup.resume(run_id))
-
-    def replay(self, run_id: str, from_step: int | str) -> str:
-        """See `Supervisor.replay`."""
-        return self._call(self._sup.replay(run_id, from_step))
-
-    def stop(self) -> None:
-        """See `Supervisor.stop`."""
-        self._sup.stop_blocking()

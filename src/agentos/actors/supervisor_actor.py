@@ -21,6 +21,7 @@ from agentos.actors._loop_actor import LoopActor, stop_actor
 from agentos.actors._prepare import prepare
 from agentos.actors._run import DrivenRun
 from agentos.actors.cancel import POLL, data_dir, requested, take_requests
+from agentos.actors.children import ChildRuns
 from agentos.actors.errors import RunEndedError
 from agentos.actors.messages import (
     Acked,
@@ -80,6 +81,7 @@ class SupervisorActor(LoopActor):
         loop: asyncio.AbstractEventLoop,
         executor: concurrent.futures.Executor,
         listeners: Sequence[Listener] = (),
+        children: ChildRuns | None = None,
     ) -> None:
         super().__init__(loop)
         self.spec = spec
@@ -89,6 +91,7 @@ class SupervisorActor(LoopActor):
         self.router = router
         self.executor = executor
         self.listeners = list(listeners)
+        self.children = children
         self._runs: dict[str, DrivenRun] = {}
         self._dropped: dict[str, BaseException] = {}  # why runs stopped after a failed append
         self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
@@ -254,11 +257,24 @@ class SupervisorActor(LoopActor):
                 self._cancel_attempts(effect)
             elif isinstance(effect, fx.SlotFreed):
                 self.actor_ref.tell(SlotFree(effect.node))
+            elif isinstance(effect, fx.StartChild):
+                self.run_soon(self._child(effect))
+            elif isinstance(effect, fx.CancelChildren) and self.children is not None:
+                self.run_soon(self.children.cancel(effect.child_runs, effect.reason))
             elif isinstance(effect, fx.Finished) and run is not None:
                 self._finish(run)
 
     async def _prepare(self, job: fx.Prepare) -> None:
         self.actor_ref.tell(await prepare(job, self.router))
+
+    async def _child(self, job: fx.StartChild) -> None:
+        if self.children is None:
+            error = f"graph {job.graph!r} is not registered: this supervisor runs no child graphs"
+            done: NodeDone | None = NodeDone(job.run_id, job.node, job.attempt, False, error=error)
+        else:
+            done = await self.children.run(job)
+        if done is not None:
+            self.actor_ref.tell(done)
 
     def _cancel_attempts(self, effect: fx.CancelAttempts) -> None:
         cancel = CancelTasks(effect.run_id)

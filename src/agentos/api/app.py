@@ -16,7 +16,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from agentos.agents.registry import AgentRegistry
-from agentos.api import dashboard, metrics, routes_resources, routes_runs, routes_signals
+from agentos.api import (
+    dashboard,
+    metrics,
+    routes_nodes,
+    routes_resources,
+    routes_runs,
+    routes_signals,
+)
 from agentos.api.auth import require_token
 from agentos.api.guard import RequestGuard
 from agentos.api.models import ERROR_RESPONSES, HTML_ERROR_RESPONSES
@@ -26,6 +33,7 @@ from agentos.eventstore.base import EventStore
 from agentos.eventstore.jsonl import default_root
 from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.validate import GraphValidationError
+from agentos.observe import observers
 
 STATIC = Path(__file__).with_name("static")
 
@@ -49,11 +57,14 @@ def create_app(
     workspace source in a run's inputs becomes `resolve_source(value)` (default: against
     the current directory). `store` keeps the runs elsewhere than in the data dir: a
     postgresql:// URL, or a factory of the store. Supervisors start in the lifespan,
-    on the server's loop, and runs left unfinished are resumed there.
+    on the server's loop, and runs left unfinished are resumed there. Lifecycle lines go
+    to the `agentos.lifecycle` logger; traces are on when the OTEL_* variables ask
+    (InvalidInputError when they cannot be, see `agentos.observe.otel_env`).
     """
     root = Path(data_dir) if data_dir is not None else default_root()
     token = token if token is not None else os.environ.get("AGENTOS_API_TOKEN") or None
     counted = metrics.Metrics()
+    observed = observers.from_env()  # lifecycle logs; traces when OTEL_* asks for them
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,14 +73,17 @@ def create_app(
             agents,
             resolve_source=resolve_source,
             store=_store_factory(store),
-            listeners=[counted.listen],
+            listeners=[counted.listen, *observed.listeners],
         )
         app.state.runtime = runtime
         try:
             app.state.resumed = await runtime.resume_unfinished()
+            for run_id in app.state.resumed:
+                observed.resumed(await runtime.state(run_id))
             yield
         finally:
             await runtime.stop()
+            observed.close()
 
     # with a token, the schema and its docs page are served behind it too (see below)
     public_docs = token is None
@@ -91,7 +105,13 @@ def create_app(
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.include_router(routes_resources.open_router, responses=ERROR_RESPONSES)
     secured = [Depends(require_token)]
-    routers = (routes_resources.router, routes_runs.router, routes_signals.router, metrics.router)
+    routers = (
+        routes_resources.router,
+        routes_runs.router,
+        routes_nodes.router,
+        routes_signals.router,
+        metrics.router,
+    )
     for router in routers:
         app.include_router(router, dependencies=secured, responses=ERROR_RESPONSES)
     app.include_router(dashboard.router, dependencies=secured, responses=HTML_ERROR_RESPONSES)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
-from agentos.api import run_view
+from agentos.api import run_graph, run_view
 from agentos.api.auth import remember
 from agentos.api.render import esc, page, render, seconds, status_badge, tag
 from agentos.api.routes_resources import runtime
-from agentos.api.routes_runs import state_or_404
+from agentos.api.routes_runs import LISTED_STATUSES, state_or_404
 from agentos.api.runtime import CorruptRun
 from agentos.state.run_state import RunState
 
@@ -38,31 +39,55 @@ def started(state: RunState) -> str:
     return f"{state.created_at:%Y-%m-%d %H:%M:%S}" if state.created_at else "-"
 
 
+PAGE_SIZE = 25
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 async def runs_page(request: Request) -> HTMLResponse:
-    """Every run, refreshed each second, and a form that starts a demo run."""
+    """The runs, a page at a time, with filters; a form that starts a run of a graph
+    with the inputs it declares."""
     rt = runtime(request)
-    rows = "".join(run_row(s) for s in await rt.listing())
-    graphs = "".join(tag("option", name, value=name) for name in sorted(rt.catalog.graphs))
-    body = render("runs.html", rows=rows, graphs=graphs)
+    runs = await rt.listing()
+    rows = "".join(run_row(s) for s in runs[:PAGE_SIZE])
+    names = sorted(rt.catalog.graphs)
+    graphs = "".join(
+        tag("option", name, value=name, data_inputs=_json(rt.catalog.graphs[name].inputs))
+        for name in names
+    )
+    statuses = "".join(tag("option", s, value=s) for s in LISTED_STATUSES)
+    body = render(
+        "runs.html",
+        rows=rows,
+        graphs=graphs,
+        graph_filter="".join(tag("option", name, value=name) for name in names),
+        statuses=statuses,
+        total=esc(len(runs)),
+        page_size=esc(PAGE_SIZE),
+    )
     response = HTMLResponse(page("AgentOS runs", body, "runs"))
     remember(request, response)
     return response
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 @router.get("/dashboard/runs/{run_id}", response_class=HTMLResponse)
 async def run_page(run_id: str, request: Request) -> HTMLResponse:
     """A run: graph, timeline, events (live), contexts, models, totals, replay."""
     state = await state_or_404(runtime(request), run_id)
-    options = "".join(tag("option", n, value=n) for n in run_view.node_names(state))
+    options = "".join(tag("option", n, value=n) for n in run_graph.node_names(state))
     origin = state.replayed_from
     replayed = (
         "replay of "
         + tag("a", origin.source_run, href=f"/dashboard/runs/{origin.source_run}")
         + esc(f" from {origin.from_step} (seq {origin.from_seq})")
+        + tag("span", " · nodes marked inherited were copied, re-ran ran again", cls="muted")
         if origin
         else ""
     )
+    replayed += parent_link(state)
     body = render(
         "run.html",
         run_id=esc(state.run_id),
@@ -77,6 +102,18 @@ async def run_page(run_id: str, request: Request) -> HTMLResponse:
     return response
 
 
+def parent_link(state: RunState) -> str:
+    """`child of RUN (node N)` for a child run, linking back to its parent."""
+    parent = getattr(state, "parent", None)
+    if isinstance(parent, BaseModel):
+        parent = parent.model_dump()
+    if not isinstance(parent, dict) or not parent.get("run_id"):
+        return ""
+    run_id = str(parent["run_id"])
+    link = tag("a", run_id, href=f"/dashboard/runs/{run_id}", cls="parent-run")
+    return f" child of {link}" + esc(f" (node {parent.get('node')})")
+
+
 @router.get("/dashboard/runs/{run_id}/panel", response_class=HTMLResponse)
 async def run_panel(run_id: str, request: Request) -> HTMLResponse:
     """The live part of a run's page, which app.js swaps in as events arrive."""
@@ -89,7 +126,7 @@ def panel_html(state: RunState) -> str:
         "panel.html",
         status=esc(state.status),
         totals=run_view.totals(state),
-        graph=run_view.graph_svg(state),
+        graph=run_graph.graph_svg(state),
         timeline=run_view.timeline(state),
         nodes=run_view.node_cards(state),
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, get_args
 
 import orjson
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from agentos._exceptions import (
     CorruptLogError,
@@ -36,7 +36,7 @@ from agentos.api.routes_resources import graph_or_404, runtime
 from agentos.api.runtime import CorruptRun, Runtime
 from agentos.api.stalls import RunView, http_status
 from agentos.events.codec import to_dict
-from agentos.state.run_state import RunState
+from agentos.state.run_state import RunState, RunStatus
 
 router = APIRouter(tags=["runs"])
 
@@ -109,11 +109,53 @@ async def create_run(body: RunRequest, request: Request) -> RunAccepted:
     return RunAccepted(run_id=run_id, status="pending")
 
 
-@router.get("/runs", response_model=list[RunSummary | CorruptRunSummary])
-async def list_runs(request: Request) -> list[RunSummary]:
-    """Every run, newest first; a run whose log cannot be read has status `corrupt` and
-    an `error` naming the file and line."""
-    return [summary(s) for s in await runtime(request).listing()]
+#: what `GET /runs?status=` may ask for
+LISTED_STATUSES = (*get_args(RunStatus), "corrupt")
+
+
+def matches(run: RunState | CorruptRun, graphs: set[str] | None, q: str) -> bool:
+    """Whether a run is of one of `graphs` and has `q` in its id or its inputs' JSON."""
+    state = run.prefix if isinstance(run, CorruptRun) else run
+    if graphs is not None and state.graph not in graphs:
+        return False
+    if not q:
+        return True
+    inputs = orjson.dumps(state.inputs).decode("utf-8", "replace")
+    return q in run.run_id.lower() or q in inputs.lower()
+
+
+@router.get(
+    "/runs",
+    response_model=list[RunSummary | CorruptRunSummary],
+    responses={200: {"headers": {"X-Total-Count": {"description": "runs that match"}}}},
+)
+async def list_runs(
+    request: Request,
+    response: Response,
+    status: Annotated[str | None, Query(description="statuses, comma-separated")] = None,
+    graph: Annotated[str | None, Query(description="graph names, comma-separated")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="in the id or inputs")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="at most this many")] = None,
+    offset: Annotated[int, Query(ge=0, description="skip this many matches")] = 0,
+) -> list[RunSummary]:
+    """The runs that match, newest first (every run without filters); the count of all
+    matches is in the `X-Total-Count` header. A run whose log cannot be read has status
+    `corrupt` and an `error` naming the file and line."""
+    statuses = {s.strip() for s in status.split(",") if s.strip()} if status else None
+    unknown = sorted((statuses or set()) - set(LISTED_STATUSES))
+    if unknown:
+        valid = ", ".join(LISTED_STATUSES)
+        raise HTTPException(422, f"unknown status {', '.join(unknown)}: use one of {valid}")
+    graphs = {g.strip() for g in graph.split(",") if g.strip()} if graph else None
+    needle = (q or "").strip().lower()
+    found = [
+        run
+        for run in await runtime(request).listing()
+        if (statuses is None or run.status in statuses) and matches(run, graphs, needle)
+    ]
+    response.headers["X-Total-Count"] = str(len(found))
+    end = None if limit is None else offset + limit
+    return [summary(s) for s in found[offset:end]]
 
 
 @router.get("/runs/{run_id}", response_model=RunView)

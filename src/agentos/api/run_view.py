@@ -1,75 +1,13 @@
-"""The HTML sections of a run's page: graph, timeline, contexts and models, totals."""
+"""The HTML sections of a run's page: timeline, node cards (contexts and models), totals."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from agentos.api.node_detail import instances
 from agentos.api.render import esc, seconds, status_badge, table, tag
+from agentos.api.run_graph import address, node_names, origin_of, shown_status
 from agentos.state.run_state import NodeState, RunState
-
-BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 150, 46, 44, 18, 10
-
-
-def levels(spec: dict[str, Any]) -> dict[str, int]:
-    """Each node's topological level: 0 for roots, else one more than its deepest parent."""
-    after = {n["name"]: list(n.get("after") or []) for n in spec.get("nodes", [])}
-    level: dict[str, int] = {}
-
-    def of(name: str, seen: frozenset[str] = frozenset()) -> int:
-        if name not in level:
-            parents = [p for p in after.get(name, []) if p in after and p not in seen]
-            level[name] = 1 + max((of(p, seen | {name}) for p in parents), default=-1)
-        return level[name]
-
-    for name in after:
-        of(name)
-    return level
-
-
-def node_names(state: RunState) -> list[str]:
-    """The nodes in level order, then declaration order."""
-    lv = levels(state.spec)
-    names = list(lv) or list(state.nodes)
-    return sorted(names, key=lambda n: (lv.get(n, 0), names.index(n)))
-
-
-def graph_svg(state: RunState) -> str:
-    """The graph laid out left to right by level, each node coloured by its status."""
-    lv = levels(state.spec)
-    columns: dict[int, list[str]] = {}
-    for name in node_names(state):
-        columns.setdefault(lv.get(name, 0), []).append(name)
-    tallest = max((len(c) for c in columns.values()), default=1)
-    height = PAD * 2 + tallest * BOX_H + (tallest - 1) * GAP_Y
-    pos: dict[str, tuple[int, int]] = {}
-    for col, names in columns.items():
-        top = (height - len(names) * BOX_H - (len(names) - 1) * GAP_Y) // 2
-        for row, name in enumerate(names):
-            pos[name] = (PAD + col * (BOX_W + GAP_X), top + row * (BOX_H + GAP_Y))
-    width = PAD * 2 + len(columns) * BOX_W + max(len(columns) - 1, 0) * GAP_X
-    edges = []
-    for node in state.spec.get("nodes", []):
-        for parent in node.get("after") or []:
-            if parent in pos and node["name"] in pos:
-                (x1, y1), (x2, y2) = pos[parent], pos[node["name"]]
-                ax, ay, bx, by = x1 + BOX_W, y1 + BOX_H // 2, x2, y2 + BOX_H // 2
-                mid = (ax + bx) // 2
-                edges.append(
-                    f'<path class="edge" d="M{ax},{ay} C{mid},{ay} {mid},{by} {bx},{by}"/>'
-                )
-    boxes = []
-    for name, (x, y) in pos.items():
-        status = state.nodes.get(name, NodeState()).status
-        boxes.append(
-            f'<g class="gnode s-{esc(status)}" data-node="{esc(name)}">'
-            f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'
-            f'<text x="{x + BOX_W // 2}" y="{y + 19}" class="gname">{esc(name)}</text>'
-            f'<text x="{x + BOX_W // 2}" y="{y + 36}" class="gstatus">{esc(status)}</text></g>'
-        )
-    return (
-        f'<svg class="graph" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-label="graph">{"".join(edges)}{"".join(boxes)}</svg>'
-    )
 
 
 def timeline(state: RunState) -> str:
@@ -81,7 +19,7 @@ def timeline(state: RunState) -> str:
         return tag("p", "not started yet", cls="muted")
     span = max((end - t0).total_seconds(), 1e-3)
     rows = []
-    for name in node_names(state):
+    for name in [n for top in node_names(state) for n in (top, *instances(state, top))]:
         node = state.nodes.get(name, NodeState())
         bar = ""
         took = node.duration_ms / 1000 if node.ended_at else None
@@ -125,7 +63,7 @@ def manifest_table(manifest: dict[str, Any]) -> str:
 
 
 def node_cards(state: RunState) -> str:
-    """Per node: its model choice with the reason, its usage and its context manifest."""
+    """Per node: its status, model choice with the reason, usage and context manifest."""
     cards = []
     for name in node_names(state):
         node = state.nodes.get(name, NodeState())
@@ -151,10 +89,37 @@ def node_cards(state: RunState) -> str:
         waits = wait_buttons(state, name)
         cards.append(
             f'<details class="card" data-node="{esc(name)}" open><summary>{tag("b", name)} '
-            f"{status_badge(node.status)}</summary>{waits}{choice}{usage}{error}{manifest}"
-            "</details>"
+            f"{node_badges(state, name, node)}</summary>{waits}{child_link(node)}{choice}"
+            f"{usage}{error}{manifest}</details>"
         )
     return "".join(cards)
+
+
+def node_badges(state: RunState, name: str, node: NodeState) -> str:
+    """A node's status (`never ran` for one an ended run left pending), its loop pass,
+    its map instances, where a replay got it, and the button that opens it in full."""
+    status = shown_status(state, node)
+    badge = tag("span", "never ran", cls="badge s-never") if status == "never" else ""
+    parts = [badge or status_badge(node.status)]
+    if node.iteration > 1:
+        parts.append(tag("span", f"pass {node.iteration}", cls="badge pass"))
+    count = len(instances(state, name))
+    if count:
+        parts.append(tag("span", f"{count} instances", cls="badge map"))
+    origin = origin_of(state, node)
+    if origin:
+        parts.append(tag("span", origin, cls=f"badge origin o-{origin}"))
+    opener = tag("button", "details", cls="open", type="button", data_open=address(name, node))
+    return " ".join(parts) + " " + opener
+
+
+def child_link(node: NodeState) -> str:
+    """A link to the child run a sub-graph node runs, if it has one."""
+    child = getattr(node, "child_run", None)
+    if not isinstance(child, str) or not child:
+        return ""
+    link = tag("a", child, href=f"/dashboard/runs/{child}", cls="child-run")
+    return f'<p class="child">child run {link}</p>'
 
 
 def wait_buttons(state: RunState, name: str) -> str:

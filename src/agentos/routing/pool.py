@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentos.events.limits import MAX_INT, MAX_MS, MAX_PRICE, MAX_TOKENS, Int64
+from agentos.events.limits import MAX_INT, MAX_MS, MAX_PRICE, MAX_SECONDS, MAX_TOKENS, Int64
+
+Kind = Literal["simulated", "openai", "anthropic"]
+
+#: the SDK each real kind needs, which is also the name of its extra
+SDKS: dict[str, str] = {"openai": "openai", "anthropic": "anthropic"}
+
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class ModelSpec(BaseModel):
@@ -29,13 +37,27 @@ class ModelSpec(BaseModel):
 
 
 class ProviderSpec(BaseModel):
-    """A provider and the models it offers."""
+    """A provider and the models it offers.
+
+    `kind` picks the implementation: `simulated` (deterministic, offline), `openai` (any
+    OpenAI-compatible Chat Completions endpoint at `base_url`) or `anthropic`. A real
+    kind reads its key from the environment variable named `api_key_env`; the key itself
+    is never part of the pool.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str
-    kind: Literal["simulated"] = "simulated"
+    kind: Kind = "simulated"
     models: list[ModelSpec]
+    base_url: str | None = Field(default=None, max_length=2048)
+    api_key_env: str | None = Field(
+        default=None, pattern=_ENV_NAME, max_length=256, description="the NAME of a variable"
+    )
+    timeout: float = Field(default=60.0, gt=0, le=MAX_SECONDS, description="seconds a request")
+    max_in_flight: int | None = Field(
+        default=None, ge=1, le=MAX_INT, description="requests at once over all its models"
+    )
     failure_rate: float = Field(default=0.0, ge=0, le=1)
     latency_scale: float = Field(
         default=1.0, ge=0, le=1000, description="0 means no simulated sleep"
@@ -48,6 +70,16 @@ class ProviderSpec(BaseModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"provider {self.name!r} lists models twice: {duplicates}")
+        return self
+
+    @model_validator(mode="after")
+    def _sdk_installed(self) -> ProviderSpec:
+        sdk = SDKS.get(self.kind)
+        if sdk is not None and importlib.util.find_spec(sdk) is None:
+            raise ValueError(
+                f"provider {self.name!r} is of kind {self.kind!r}, whose SDK is not "
+                f"installed: pip install 'agentos[{sdk}]'"
+            )
         return self
 
     def model(self, name: str) -> ModelSpec:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentos._exceptions import ProviderError as ProviderError
 from agentos.context.tokens import TokenCounter
+from agentos.routing.messages import Chat, ChatMessage, ToolCall
 from agentos.routing.pool import ProviderSpec
 
 _WORDS = (
@@ -20,7 +21,8 @@ _WORDS = (
 
 
 class CompletionRequest(BaseModel):
-    """A prompt sent to one model."""
+    """A prompt sent to one model: `prompt` alone (one user turn), or `chat`, whose turns
+    a real provider sends (`prompt` is then their text, what a simulated one reads)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,6 +31,13 @@ class CompletionRequest(BaseModel):
     max_tokens: int = Field(ge=0)
     seed: int = 0
     metadata: dict[str, Any] = Field(default_factory=dict)
+    chat: Chat | None = None
+
+    def messages(self) -> list[ChatMessage]:
+        """The turns to send."""
+        if self.chat is not None:
+            return list(self.chat.messages)
+        return [ChatMessage(role="user", content=self.prompt)]
 
 
 class CompletionResponse(BaseModel):
@@ -43,6 +52,12 @@ class CompletionResponse(BaseModel):
     tokens_out: int
     latency_ms: float
     cost: float
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+
+    def message(self) -> ChatMessage:
+        """The answer as an assistant turn, to carry a conversation on."""
+        return ChatMessage(role="assistant", content=self.text, tool_calls=self.tool_calls)
 
 
 class Provider(Protocol):
@@ -52,7 +67,7 @@ class Provider(Protocol):
     def name(self) -> str: ...
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        """Return the completion of `request`; raise ProviderError on a retryable failure."""
+        """Return the completion of `request`; raise ProviderError when it fails."""
         ...
 
 

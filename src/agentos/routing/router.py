@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentos._exceptions import InvalidInputError
 from agentos._exceptions import NoModelFitsError as NoModelFitsError
 from agentos._exceptions import RoutingError as RoutingError
-from agentos.context.tokens import SimpleTokenCounter
+from agentos.routing.backends import build_providers
+from agentos.routing.messages import Chat
 from agentos.routing.pool import ProviderPool
 from agentos.routing.providers import (
     CompletionRequest,
     CompletionResponse,
     Provider,
     ProviderError,
-    SimulatedProvider,
 )
 
 
@@ -61,14 +62,21 @@ class Attempt(BaseModel):
     ok: bool
     error: str | None = None
     waited_ms: float = 0.0  # how long the call waited for a free slot before this try
+    # the wait the provider asked for before it is tried again (a 429's Retry-After)
+    retry_after: float | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class AllProvidersFailedError(RoutingError):
-    """Every candidate of a selection was saturated or failed."""
+    """Every candidate of a selection was saturated or failed, or one of them refused the
+    request itself (`refused`: a 4xx other than 429, which no other try would change)."""
 
-    def __init__(self, attempts: list[Attempt]) -> None:
+    def __init__(self, attempts: list[Attempt], refused: bool = False) -> None:
         self.attempts = attempts
+        self.refused = refused
         self.waited_ms = sum(a.waited_ms for a in attempts)
+        if refused:
+            super().__init__(f"request refused: {attempts[-1].error}")
+            return
         tried = "; ".join(f"{a.provider}/{a.model}: {a.error}" for a in attempts)
         super().__init__(f"all {len(attempts)} candidates failed: {tried}")
 
@@ -80,6 +88,7 @@ def _tier_text(min_tier: int, max_tier: int | None) -> str:
 
 
 Pair = tuple[str, str]
+Waiter = tuple[int, "asyncio.Future[Pair]"]  # (arrival order, future)
 
 
 class Router:
@@ -87,7 +96,8 @@ class Router:
 
     A call that finds every candidate at capacity waits for a slot, at most `max_wait`
     seconds unless the call says otherwise; a wait of `long_wait` seconds or more is one
-    worth recording.
+    worth recording. A pair's slots are its model's `max_in_flight`, within its
+    provider's `max_in_flight` when the provider sets one.
     """
 
     def __init__(
@@ -103,15 +113,24 @@ class Router:
         self.max_wait = max_wait
         self.long_wait = long_wait
         if providers is None:
-            counter = SimpleTokenCounter()
-            providers = {p.name: SimulatedProvider(p, counter) for p in pool.providers}
+            providers = build_providers(pool)
         missing = sorted({p.name for p in pool.providers} - set(providers))
         if missing:
             raise InvalidInputError(f"no provider implementation for {missing}")
         self.providers: dict[str, Provider] = dict(providers)
         self._in_flight: dict[Pair, int] = {}
+        self._caps = {p.name: p.max_in_flight for p in pool.providers if p.max_in_flight}
+        self._slots = {(p.name, m.name): m.max_in_flight for p, m in pool.offers()}
         # per pair, the calls waiting for one of its slots, first come first served
-        self._waiters: dict[Pair, deque[asyncio.Future[Pair]]] = {}
+        self._waiters: dict[Pair, deque[Waiter]] = {}
+        self._arrivals = itertools.count()
+
+    async def aclose(self) -> None:
+        """Close the providers that hold connections (real kinds)."""
+        for provider in self.providers.values():
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()
 
     def in_flight(self, provider: str, model: str) -> int:
         """Return the number of requests running on (provider, model)."""
@@ -119,7 +138,7 @@ class Router:
 
     def waiting(self, provider: str, model: str) -> int:
         """Return the number of calls waiting for a slot of (provider, model)."""
-        return sum(not w.done() for w in self._waiters.get((provider, model), ()))
+        return sum(not w.done() for _, w in self._waiters.get((provider, model), ()))
 
     def select(
         self,
@@ -182,25 +201,41 @@ class Router:
         max_tokens: int,
         seed: int,
         max_wait: float | None = None,
+        chat: Chat | None = None,
     ) -> tuple[CompletionResponse, list[Attempt]]:
         """Try the chosen candidate, then the others in rank order, until one answers.
 
         When every candidate left is at capacity the call waits for a slot of any of
         them, up to `max_wait` seconds in all (the router's `max_wait` when None); then
-        it fails with each of them `saturated`.
+        it fails with each of them `saturated`. A candidate that failed with a
+        `retry_after` (a 429) is tried again once that wait is over, if it ends within
+        the same time; one that refused the request ends the call (`refused`).
         """
         loop = asyncio.get_running_loop()
         limit = self.max_wait if max_wait is None else max(0.0, max_wait)
         deadline = loop.time() + limit
         left = [selection.chosen] + [c for c in selection.candidates if c != selection.chosen]
         attempts: list[Attempt] = []
+        cooling: dict[Pair, float] = {}  # candidates to try again once the time comes
+        waited = 0.0
         while left:
-            waited = 0.0
-            cand = self._take_free(left, attempts)
+            began = loop.time()
+            ready = [c for c in left if cooling.get((c.provider, c.model), 0.0) <= began]
+            wake = min(
+                (cooling[(c.provider, c.model)] for c in left if c not in ready), default=None
+            )
+            if not ready:
+                assert wake is not None
+                await asyncio.sleep(wake - began)
+                waited += (loop.time() - began) * 1000
+                continue
+            cand = self._take_free(ready, attempts)
             if cand is None:
-                began = loop.time()
-                cand = await self._wait_for_slot(left, deadline - began)
-                waited = (loop.time() - began) * 1000
+                until = deadline if wake is None else min(deadline, wake)
+                cand = await self._wait_for_slot(ready, until - began)
+                waited += (loop.time() - began) * 1000
+                if cand is None and until < deadline:
+                    continue  # a cooled-down candidate is due: try it
                 if cand is None:
                     attempts += [
                         Attempt(
@@ -210,11 +245,12 @@ class Router:
                             error="saturated",
                             waited_ms=waited if i == 0 else 0.0,  # one wait, on all of them
                         )
-                        for i, c in enumerate(left)
+                        for i, c in enumerate(ready)
                     ]
                     break
+            key = (cand.provider, cand.model)
             request = CompletionRequest(
-                model=cand.model, prompt=request_prompt, max_tokens=max_tokens, seed=seed
+                model=cand.model, prompt=request_prompt, max_tokens=max_tokens, seed=seed, chat=chat
             )
             try:
                 response = await self.providers[cand.provider].complete(request)
@@ -226,25 +262,43 @@ class Router:
                         ok=False,
                         error=str(exc),
                         waited_ms=waited,
+                        retry_after=exc.retry_after,
                     )
                 )
-                left.remove(cand)
+                waited = 0.0
+                if not exc.retryable:
+                    raise AllProvidersFailedError(attempts, refused=True) from None
+                again = None if exc.retry_after is None else loop.time() + exc.retry_after
+                if again is not None and again <= deadline:
+                    cooling[key] = again
+                else:
+                    left.remove(cand)
                 continue
             finally:
-                self._release((cand.provider, cand.model))
+                self._release(key)
             attempts.append(
                 Attempt(provider=cand.provider, model=cand.model, ok=True, waited_ms=waited)
             )
             return response, attempts
         raise AllProvidersFailedError(attempts)
 
+    def _free(self, key: Pair) -> bool:
+        cap = self._caps.get(key[0])
+        if cap is not None:
+            busy = sum(n for (name, _), n in self._in_flight.items() if name == key[0])
+            if busy >= cap:
+                return False
+        return self._in_flight.get(key, 0) < self._slots.get(key, 1)
+
+    def _take(self, key: Pair) -> None:
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
     def _take_free(self, left: list[Candidate], attempts: list[Attempt]) -> Candidate | None:
         """Take a slot of the first candidate with one free; note those passed over."""
         for index, cand in enumerate(left):
             key = (cand.provider, cand.model)
-            running = self._in_flight.get(key, 0)
-            if running < cand.max_in_flight:
-                self._in_flight[key] = running + 1
+            if self._free(key):
+                self._take(key)
                 noted = {(a.provider, a.model) for a in attempts if a.error == "saturated"}
                 attempts += [
                     Attempt(provider=c.provider, model=c.model, ok=False, error="saturated")
@@ -257,9 +311,10 @@ class Router:
     async def _wait_for_slot(self, left: list[Candidate], timeout: float) -> Candidate | None:
         """Wait until a slot of one of `left` is handed over; None if `timeout` passes first."""
         waiter: asyncio.Future[Pair] = asyncio.get_running_loop().create_future()
+        entry = (next(self._arrivals), waiter)
         keys = [(c.provider, c.model) for c in left]
         for key in keys:
-            self._waiters.setdefault(key, deque()).append(waiter)
+            self._waiters.setdefault(key, deque()).append(entry)
         try:
             async with asyncio.timeout(max(0.0, timeout)):
                 await waiter
@@ -271,27 +326,34 @@ class Router:
             raise
         finally:
             for key in keys:
-                self._forget(key, waiter)
+                self._forget(key, entry)
         if waiter.cancelled() or not waiter.done():
             return None
         return left[keys.index(waiter.result())]
 
     def _release(self, key: Pair) -> None:
-        """Free a slot of `key`, or hand it straight to the first call waiting for one."""
-        queue = self._waiters.get(key)
-        while queue:
-            waiter = queue.popleft()
-            if not waiter.done():
-                waiter.set_result(key)
-                return
+        """Free a slot of `key`, then hand the room it makes to the first call waiting
+        for a pair of that provider that now has a free slot."""
         self._in_flight[key] -= 1
+        first: tuple[int, asyncio.Future[Pair], Pair] | None = None
+        for pair, queue in self._waiters.items():
+            while queue and queue[0][1].done():
+                queue.popleft()
+            if pair[0] != key[0] or not queue or not self._free(pair):
+                continue
+            order, waiter = queue[0]
+            if first is None or order < first[0]:
+                first = (order, waiter, pair)
+        if first is not None:
+            self._take(first[2])
+            first[1].set_result(first[2])
 
-    def _forget(self, key: Pair, waiter: asyncio.Future[Pair]) -> None:
+    def _forget(self, key: Pair, entry: Waiter) -> None:
         queue = self._waiters.get(key)
         if queue is None:
             return
-        if waiter in queue:
-            queue.remove(waiter)
+        if entry in queue:
+            queue.remove(entry)
         if not queue:
             del self._waiters[key]
 

@@ -1,4 +1,5 @@
-// agentos dashboard: live runs list, live run page, start, replay and cancel buttons.
+// agentos dashboard: runs list (filters, paging, live page), run page (live), start, replay,
+// cancel and signal buttons; node.js opens a node in full.
 // every value from the server is put in the page with textContent, never as html,
 // except the run panel, which the server renders with everything escaped.
 "use strict";
@@ -53,23 +54,141 @@ function runRow(run) {
   return tr;
 }
 
+// the runs list: one page, filtered on the server, refreshed while the tab is visible
+
+const runsView = { status: "", graph: "", q: "", offset: 0, limit: 25, asked: 0 };
+
+function runsQuery() {
+  const params = new URLSearchParams();
+  for (const key of ["status", "graph", "q"]) if (runsView[key]) params.set(key, runsView[key]);
+  if (runsView.offset) params.set("offset", String(runsView.offset));
+  return params;
+}
+
 async function refreshRuns() {
-  const res = await fetch("/runs", { credentials: "same-origin" });
-  if (!res.ok) return;
+  const asked = ++runsView.asked;
+  const params = runsQuery();
+  params.set("limit", String(runsView.limit));
+  const res = await fetch("/runs?" + params, { credentials: "same-origin" });
+  if (!res.ok || asked !== runsView.asked) return; // a newer request answers instead
   const runs = await res.json();
+  const total = Number(res.headers.get("x-total-count") || runs.length);
+  if (runs.length === 0 && runsView.offset > 0 && total > 0) {
+    runsView.offset = Math.max(0, Math.floor((total - 1) / runsView.limit) * runsView.limit);
+    return refreshRuns(); // the page emptied under us: show the last one
+  }
   document.querySelector("#runs tbody").replaceChildren(...runs.map(runRow));
+  showCount(total, runs.length);
+}
+
+function showCount(total, shown) {
+  const count = document.getElementById("runs-count");
+  const first = shown ? runsView.offset + 1 : 0;
+  count.textContent = first + "-" + (runsView.offset + shown) + " of " + total;
+  count.dataset.total = String(total);
+  document.getElementById("runs-prev").disabled = runsView.offset === 0;
+  document.getElementById("runs-next").disabled = runsView.offset + runsView.limit >= total;
+}
+
+function initFilters() {
+  const form = document.getElementById("runs-filter");
+  const count = document.getElementById("runs-count");
+  runsView.limit = Number(count.dataset.limit) || 25;
+  const url = new URLSearchParams(window.location.search);
+  for (const key of ["status", "graph", "q"]) {
+    runsView[key] = url.get(key) || "";
+    form.elements[key].value = runsView[key];
+  }
+  runsView.offset = Math.max(0, Number(url.get("offset")) || 0);
+  const rows = document.querySelectorAll("#runs tbody tr").length;
+  showCount(Number(count.dataset.total) || 0, rows);
+  function changed() {
+    const query = runsQuery();
+    window.history.replaceState(null, "", "/dashboard" + (query.size ? "?" + query : ""));
+    refreshRuns();
+  }
+  let typing = null;
+  form.addEventListener("input", (event) => {
+    const key = event.target.name;
+    if (!(key in runsView)) return;
+    runsView[key] = event.target.value.trim();
+    runsView.offset = 0;
+    clearTimeout(typing);
+    typing = setTimeout(changed, key === "q" ? 250 : 0);
+  });
+  form.addEventListener("submit", (event) => event.preventDefault());
+  document.getElementById("runs-prev").addEventListener("click", () => {
+    runsView.offset = Math.max(0, runsView.offset - runsView.limit);
+    changed();
+  });
+  document.getElementById("runs-next").addEventListener("click", () => {
+    runsView.offset += runsView.limit;
+    changed();
+  });
+  if (runsQuery().size) refreshRuns();
+  setInterval(() => { if (!document.hidden) refreshRuns(); }, 2000);
+}
+
+// the start form: one field per input the chosen graph declares, with its default
+
+function inputField(name, value) {
+  const label = el("label", name + " ");
+  const input = el("input");
+  input.name = name;
+  if (typeof value === "number") {
+    input.type = "number";
+    input.step = "any";
+    input.value = String(value);
+    input.dataset.kind = "number";
+  } else if (typeof value === "boolean") {
+    input.type = "checkbox";
+    input.checked = value;
+    input.dataset.kind = "boolean";
+  } else if (typeof value === "string") {
+    input.type = "text";
+    input.value = value;
+    input.dataset.kind = "string";
+  } else {
+    input.type = "text";
+    input.value = JSON.stringify(value);
+    input.dataset.kind = "json";
+  }
+  label.append(input);
+  return label;
+}
+
+function showInputs(form) {
+  const option = form.querySelector("select[name=graph]").selectedOptions[0];
+  const defaults = JSON.parse((option && option.dataset.inputs) || "{}");
+  const fields = Object.entries(defaults).map(([name, value]) => inputField(name, value));
+  document.getElementById("start-inputs").replaceChildren(
+    ...(fields.length ? fields : [el("span", "no declared inputs", "muted")]));
+}
+
+function readInputs() {
+  const inputs = {};
+  for (const input of document.querySelectorAll("#start-inputs input")) {
+    const kind = input.dataset.kind;
+    if (kind === "boolean") inputs[input.name] = input.checked;
+    else if (kind === "number") { if (input.value !== "") inputs[input.name] = Number(input.value); }
+    else if (kind === "json") {
+      try { inputs[input.name] = JSON.parse(input.value); } catch (err) { throw new Error("input " + input.name + " is not JSON"); }
+    } else inputs[input.name] = input.value;
+  }
+  return inputs;
 }
 
 function initRuns() {
   const form = document.getElementById("start-form");
   const out = document.getElementById("start-result");
+  const graphs = form.querySelector("select[name=graph]");
+  showInputs(form);
+  graphs.addEventListener("change", () => showInputs(form));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const graph = form.elements.graph.value;
-    const pr = Number(form.elements.pr_number.value || 0);
     out.textContent = "starting…";
     try {
-      const run = await postJson("/runs", { graph: graph, inputs: { pr_number: pr } });
+      const run = await postJson("/runs", { graph: graphs.value, inputs: readInputs() });
       out.replaceChildren("started ");
       const link = el("a", run.run_id);
       link.href = "/dashboard/runs/" + encodeURIComponent(run.run_id);
@@ -79,7 +198,7 @@ function initRuns() {
       out.textContent = String(err.message);
     }
   });
-  setInterval(refreshRuns, 1000);
+  initFilters();
 }
 
 // a run's page
@@ -110,6 +229,7 @@ function initRun() {
   const list = document.getElementById("events");
   const count = document.getElementById("event-count");
   let pending = null;
+  const nodePanel = initNodePanel(runId);
 
   async function refreshPanel() {
     pending = null;
@@ -119,6 +239,8 @@ function initRun() {
     // the server escapes every value in this fragment
     document.getElementById("panel").innerHTML = await res.text();
     document.querySelectorAll("#panel details").forEach((d) => { if (closed.has(d.dataset.node)) d.open = false; });
+    nodePanel.reselect();
+    nodePanel.refresh();
   }
   function schedule() { if (pending === null) pending = setTimeout(refreshPanel, 250); }
 
