@@ -48,6 +48,11 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("agentos.cli.serve", "agentos.api.allowlist"): "fastapi, needed only to serve",
     ("agentos.cli.serve", "agentos.api.app"): "fastapi, needed only to serve",
     ("agentos.cli.serve", "agentos.api.auth"): "fastapi, needed only to serve",
+    # the `otel` extra's OTLP exporter (requests, protobuf) loads only when traces are on
+    (
+        "agentos.observe.traces",
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    ): "the OTLP exporter, needed only to export traces",
     # the `postgres` extra: importing agentos (and using JSONL) must not need it
     ("agentos.eventstore._pg_session", "psycopg"): "the optional postgres extra",
     ("agentos.eventstore._pg_session", "psycopg_pool"): "the optional postgres extra",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +20,21 @@ from agentos._exceptions import (
     RunStalledError,
 )
 from agentos.actors.supervisor import Supervisor
+from agentos.actors.supervisor_actor import Listener
 from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import CliError, Interrupted, failure, hush_runtime_log, usage
 from agentos.cli.inputs import parse_inputs
 from agentos.cli.runlog import open_store, where
 from agentos.cli.session import Tracker, agents, follow, report, supervisor
-from agentos.cli.settings import Settings, current
+from agentos.cli.settings import Settings, current, pool_option, read_pool
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.load import load_graph
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.validate import GraphValidationError
+from agentos.observe import observers
+from agentos.observe.lifecycle import LOGGER
+from agentos.observe.logformat import LOG_FORMATS, log_lines
+from agentos.routing.pool import ProviderPool
 from agentos.state.run_state import RunState
 
 GRAPH_SUFFIXES = (".yaml", ".yml", ".json")
@@ -66,16 +73,29 @@ def resolve_graph(ref: str, catalog: Catalog) -> GraphSpec:
 
 
 async def execute(
-    settings: Settings, ref: str, inputs: dict[str, Any], quiet: bool, tracker: Tracker
+    settings: Settings,
+    ref: str,
+    inputs: dict[str, Any],
+    quiet: bool,
+    tracker: Tracker,
+    listeners: Sequence[Listener] = (),
+    pool: ProviderPool | None = None,
 ) -> tuple[RunState, Path | str]:
     """Validate the graph, start the run, show its progress, return its final state."""
     store = open_store(settings, must_exist=False)
     catalog = Catalog(settings.data, agents())
+    if pool is not None:
+        catalog.pool = pool  # for this run only; the catalog's own pool is not replaced
     spec = resolve_graph(ref, catalog)
     console = error_console() if quiet else out_console()
     try:
         async with supervisor(
-            spec, store, catalog, policies=catalog.policies, profiles=catalog.profiles
+            spec,
+            store,
+            catalog,
+            policies=catalog.policies,
+            profiles=catalog.profiles,
+            listeners=listeners,
         ) as sup:
             run_id = await _start(sup, spec, inputs, console, tracker)
             try:
@@ -124,8 +144,19 @@ async def _start(
     help="A JSON object of run inputs (each --input overrides its keys).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the final RunState as JSON.")
+@pool_option
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    help="Also write run lifecycle lines to stderr, as text or one JSON object per line.",
+)
 def run_command(
-    graph: str, pairs: tuple[str, ...], inputs_json: Path | None, as_json: bool
+    graph: str,
+    pairs: tuple[str, ...],
+    inputs_json: Path | None,
+    as_json: bool,
+    pool_file: Path | None,
+    log_format: str | None,
 ) -> None:
     """Run GRAPH (a .yaml/.yml/.json file or a catalog name) to its end.
 
@@ -134,14 +165,26 @@ def run_command(
     """
     settings = current()
     inputs = parse_inputs(pairs, inputs_json)
+    pool = read_pool(pool_file)
     hush_runtime_log(settings.debug)
+    try:
+        observed = observers.from_env()  # traces when the OTEL_* variables ask for them
+    except InvalidInputError as exc:
+        raise usage(str(exc), "fix the OTEL_* variables") from exc
+    lines = log_lines(log_format, LOGGER) if log_format else contextlib.nullcontext()
     tracker = Tracker()
     try:
-        state, log_path = asyncio.run(execute(settings, graph, inputs, as_json, tracker))
+        with lines:
+            state, log_path = asyncio.run(
+                execute(settings, graph, inputs, as_json, tracker, observed.listeners, pool)
+            )
     except KeyboardInterrupt:
         raise tracker.interrupted() from None
     except _CancelledByUser as exc:
+        observed.close()
         _leave_cancelled(exc.run_id)
+    finally:
+        observed.close()  # exports the spans of the run
     report(state, log_path, as_json)
 
 

@@ -8,14 +8,17 @@ clients, on a loopback address only.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import click
 
 from agentos._exceptions import InvalidInputError
 from agentos.cli.errors import failure, usage
-from agentos.cli.settings import current
+from agentos.cli.settings import current, pool_option, read_pool
 from agentos.demo import registry as demo_agents
 from agentos.demo.graph import resolve_source
+from agentos.graphs.catalog import Catalog
+from agentos.observe.logformat import LOG_FORMATS, log_lines, uvicorn_log_config
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -78,8 +81,22 @@ def dashboard_url(host: str, port: int, token: str | None) -> str:
     metavar="HOST,...",
     help="Host header names served besides the bound host ('*.example.com' allowed).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="Log lines (run lifecycle, server) as text or as one JSON object per line.",
+)
+@pool_option
 def serve_command(
-    host: str, port: int, no_auth: bool, allow_agents: str | None, allowed_hosts: str | None
+    host: str,
+    port: int,
+    no_auth: bool,
+    allow_agents: str | None,
+    allowed_hosts: str | None,
+    log_format: str,
+    pool_file: Path | None,
 ) -> None:
     """Serve the HTTP API and dashboard over the data dir until interrupted.
 
@@ -101,19 +118,33 @@ def serve_command(
         ) from exc
     data = current().data
     store_url = current().store
+    pool = read_pool(pool_file)
+    if pool is not None:  # as POST /providerpool would: new runs route through it
+        try:
+            Catalog(data).set_pool(pool)
+        except (OSError, InvalidInputError) as exc:
+            raise failure(f"cannot keep the provider pool in {data}: {exc}") from exc
     try:
         token = None if no_auth else server_token(data)
     except (OSError, InvalidInputError) as exc:
         raise failure(f"cannot keep the API token in {data}: {exc}") from exc
-    app = create_app(
-        data,
-        token=token,
-        agents=demo_agents,
-        allow_agents=split_patterns(allow_agents),
-        allowed_hosts=served_hosts(host, allowed_hosts),
-        resolve_source=resolve_source,
-        store=store_url,
-    )
+    try:
+        app = create_app(
+            data,
+            token=token,
+            agents=demo_agents,
+            allow_agents=split_patterns(allow_agents),
+            allowed_hosts=served_hosts(host, allowed_hosts),
+            resolve_source=resolve_source,
+            store=store_url,
+        )
+    except InvalidInputError as exc:  # OTEL_* asks for traces that cannot be made
+        raise usage(str(exc), "fix the OTEL_* variables") from exc
     click.echo(f"dashboard: {dashboard_url(host, port, app.state.token)}")
+    logs = uvicorn_log_config(log_format)
     # live event streams of unfinished runs would otherwise hold a shutdown forever
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3)
+    with log_lines(log_format, "agentos"):
+        if logs is None:
+            uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3)
+        else:
+            uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3, log_config=logs)
