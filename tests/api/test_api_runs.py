@@ -31,8 +31,9 @@ async def test_demo_run_goes_pending_running_succeeded(client: httpx.AsyncClient
     assert state["run_id"] == run_id and state["graph"] == "git-to-prod-multi"
     assert set(state["nodes"]) == {
         "planner", "py_fixer", "fe_fixer", "test_writer",
-        "aggregator", "tester", "security", "release",
+        "aggregator", "tester", "security", "approval", "release",
     }  # fmt: skip
+    assert state["nodes"].pop("approval")["status"] == "skipped"  # no approval asked for
     for node in state["nodes"].values():
         assert node["status"] == "succeeded"
         assert node["manifest"]["items"] and node["model"]["reason"]

@@ -94,7 +94,7 @@ def test_start_watch_and_inspect_a_demo_run(server: str, page: Page) -> None:
     row.locator("a").first.click()
     page.wait_for_url(f"**/dashboard/runs/{run_id}")
     expect(page.locator("#totals")).to_have_attribute("data-status", "succeeded")
-    expect(page.locator("svg.graph .gnode")).to_have_count(8)
+    expect(page.locator("svg.graph .gnode")).to_have_count(9)  # with the skipped approval
     expect(page.locator("svg.graph .gnode.s-succeeded")).to_have_count(8)
     expect(page.locator(".timeline .bar")).to_have_count(8)
     expect(page.locator("table.manifest")).to_have_count(8)

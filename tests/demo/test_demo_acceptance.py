@@ -11,7 +11,7 @@ from agentos.demo._source import return_literals
 from agentos.state import fold
 from agentos.tools import run_pytest
 
-NODES = [n.name for n in load_demo_graph().nodes]
+NODES = [n.name for n in load_demo_graph().nodes if n.agent]  # the eight agents
 PARALLEL = ("py_fixer", "fe_fixer", "test_writer")
 
 
@@ -22,14 +22,17 @@ def test_run_succeeds_with_a_log(demo: FinishedDemo) -> None:
     assert result.log_path == demo.data_dir / result.run_id / "events.jsonl"
     assert len(demo.events) >= 8
     assert demo.events[-1].seq == result.state.last_seq
-    assert all(n.status == "succeeded" for n in result.state.nodes.values())
+    assert all(result.state.nodes[n].status == "succeeded" for n in NODES)
+    # the approval wait node is off by default: security chose release
+    assert result.state.nodes["approval"].status == "skipped"
+    assert result.state.nodes["security"].next == ["release"]
 
 
 def test_every_node_has_a_manifest_and_a_model(demo: FinishedDemo) -> None:
     events = demo.events
     for kind in ("context_compiled", "model_selected", "model_called", "node_succeeded"):
         assert {e.node for e in kinds(events, kind)} == set(NODES), kind
-    for node in demo.result.state.nodes.values():
+    for node in (demo.result.state.nodes[n] for n in NODES):
         assert node.usage.calls == 1
         assert node.usage.tokens_in > 0
         assert node.usage.cost > 0

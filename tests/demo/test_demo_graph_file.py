@@ -20,14 +20,32 @@ def test_graph_shape() -> None:
     spec = load_demo_graph()
     assert spec.name == "git-to-prod-multi"
     assert spec.workspace == "repo"
-    assert spec.inputs == {"repo": "examples/sample_repo", "pr_number": 0}
+    assert spec.inputs == {
+        "repo": "examples/sample_repo",
+        "pr_number": 0,
+        "fix_loop": False,
+        "wrong_first_fix": False,
+        "approval": False,
+    }
     topo = Topology(spec)
     assert sorted(topo.predecessors("aggregator")) == ["fe_fixer", "py_fixer", "test_writer"]
     for node in ("py_fixer", "fe_fixer", "test_writer"):
         assert list(topo.predecessors(node)) == ["planner"]
-    assert list(topo.predecessors("release")) == ["security"]
-    assert len(spec.nodes) == 8 and len(spec.context_profiles) == 8
-    assert all(n.context == n.name for n in spec.nodes)
+    assert list(topo.predecessors("release")) == ["security", "approval"]
+    assert list(topo.predecessors("approval")) == ["security"]
+    agents = [n for n in spec.nodes if n.wait is None]
+    assert len(agents) == 8 and len(spec.context_profiles) == 8
+    assert all(n.context == n.name for n in agents)
+    approval = spec.node("approval")
+    assert approval.wait == "approval" and approval.agent is None
+    assert spec.policy_for("approval").retry.max_attempts == 1
+
+
+def test_the_fix_loop_is_bounded_by_the_testers_rounds() -> None:
+    spec = load_demo_graph()
+    loop = spec.node("tester").loop
+    assert loop is not None and loop.to == "py_fixer"
+    assert loop.max_iterations == spec.node("tester").params["max_rounds"] == 3
 
 
 def test_policies_and_params() -> None:
@@ -40,8 +58,12 @@ def test_policies_and_params() -> None:
 
 def test_registry_has_every_agent() -> None:
     spec = load_demo_graph()
-    assert {n.agent for n in spec.nodes} == set(registry.names())
-    assert all(name.startswith("demo.") for name in registry.names())
+    demo_agents = {n for n in registry.names() if n.startswith("demo.")}
+    assert (
+        {n.agent for n in spec.nodes if n.agent}
+        == demo_agents
+        == {f"demo.{name}" for name in agentos.demo.AGENTS}
+    )
     assert agentos.demo.registry is registry
     check(spec, agents=registry)
 

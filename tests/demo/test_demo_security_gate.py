@@ -19,12 +19,14 @@ from agentos.tools import Workspace, apply_unified_patch, make_patch
 UNSAFE = "\n\ndef _debug(expr: str) -> object:\n    return eval(expr)\n"
 
 
-def fake_ctx(root: Path, outputs: dict[str, Any], fail_on: str = "high") -> NodeContext:
+def fake_ctx(
+    root: Path, outputs: dict[str, Any], fail_on: str = "high", inputs: dict[str, Any] | None = None
+) -> NodeContext:
     return NodeContext(
         run_id="run-test",
         node="security",
         attempt=1,
-        inputs={},
+        inputs=inputs or {},
         outputs=outputs,
         upstream={},
         params={"fail_on": fail_on},
@@ -39,7 +41,7 @@ async def test_security_agent_fails_on_eval(tmp_path: Path) -> None:
     ctx = fake_ctx(tmp_path, {"tester": {"applied": ["calc/answer.py"]}})
     with pytest.raises(DemoAgentError, match=r"calc/answer.py:5 eval \(high\)"):
         await security(ctx)
-    lenient = await security(fake_ctx(tmp_path, ctx.outputs, fail_on="critical"))
+    lenient = (await security(fake_ctx(tmp_path, ctx.outputs, fail_on="critical"))).output
     assert [f["rule"] for f in lenient["findings"]] == ["eval"]
     assert lenient["scanned"] == ["calc/answer.py"]  # only the files this run changed
 
@@ -47,7 +49,14 @@ async def test_security_agent_fails_on_eval(tmp_path: Path) -> None:
 async def test_security_agent_passes_clean_changes(tmp_path: Path) -> None:
     (tmp_path / "ok.py").write_text("def f() -> int:\n    return 1\n")
     out = await security(fake_ctx(tmp_path, {"aggregator": {"paths": ["ok.py"]}}))
-    assert out["findings"] == [] and out["scanned"] == ["ok.py"]
+    assert out.output["findings"] == [] and out.output["scanned"] == ["ok.py"]
+    assert out.nodes == ["release"]  # no approval asked for: straight to the release
+    asked = await security(
+        fake_ctx(tmp_path, {"aggregator": {"paths": ["ok.py"]}}, inputs={"approval": True})
+    )
+    assert asked.nodes == ["approval"] and asked.output == out.output
+    with pytest.raises(DemoAgentError, match=r"^input approval must be true or false, not 'no'$"):
+        await security(fake_ctx(tmp_path, {}, inputs={"approval": "no"}))
 
 
 async def unsafe_fixer(ctx: NodeContext) -> dict[str, Any]:

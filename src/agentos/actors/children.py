@@ -102,22 +102,26 @@ class ChildRuns:
     async def _run(self, job: StartChild) -> RunState:
         if self.depth >= MAX_DEPTH:
             raise AgentOSError(f"child runs nest deeper than {MAX_DEPTH} (graph {job.graph!r})")
-        handle = self._handle(job.graph)
         child = job.child_run
+        state = await load_state(self.store, child) if await self.store.exists(child) else None
+        # a child found again runs its recorded graph, as any resumed run does
+        handle = self._handle(job.graph, state)
         self._driving[child] = handle
         try:
-            if not await self.store.exists(child):
+            if state is None:
                 await handle.start_run(job.inputs, run_id=child, parent=(job.run_id, job.node))
-            elif not (await load_state(self.store, child)).finished:
+            elif not state.finished:
                 await handle.resume(child)  # after the parent's resume: carry it on
             return await handle.wait(child)
         finally:
             self._driving.pop(child, None)
 
-    def _handle(self, graph: str) -> RunHandle:
+    def _handle(self, graph: str, found: RunState | None) -> RunHandle:
         handle = self._handles.get(graph)
         if handle is None:
             spec = self.resolve(graph)
+            if spec is None and found is not None:
+                spec = GraphSpec.model_validate(found.spec)
             if spec is None:
                 raise AgentOSError(f"graph {graph!r} is not registered")
             handle = self._handles[graph] = self.spawn(spec)

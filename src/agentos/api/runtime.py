@@ -23,6 +23,7 @@ from agentos.eventstore.base import CorruptLogError, EventStore, StoreError, Unk
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Budget
+from agentos.graphs.spec import GraphSpec
 from agentos.state.fold import Folding
 from agentos.state.run_state import RunState
 
@@ -86,9 +87,14 @@ class Runtime:
                 pool=self.catalog.pool,
                 loop=self._loop.loop,
                 listeners=self.listeners,
+                graphs=self._registered,
             )
             self._supervisors[graph] = sup
         return sup
+
+    def _registered(self, name: str) -> GraphSpec | None:
+        """A registered graph, for the `graph:` nodes of runs driven here."""
+        return self.catalog.resolved(name) if name in self.catalog.graphs else None
 
     def invalidate(self, graph: str | None = None) -> None:
         """Retire supervisors whose graph, policies or pool changed; new runs get fresh ones.

@@ -25,7 +25,15 @@ from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import CliError, Interrupted, failure, hush_runtime_log, usage
 from agentos.cli.inputs import parse_inputs
 from agentos.cli.runlog import open_store, where
-from agentos.cli.session import Tracker, agents, follow, report, supervisor
+from agentos.cli.session import (
+    GRAPH_SUFFIXES,
+    Tracker,
+    agents,
+    follow,
+    graph_finder,
+    report,
+    supervisor,
+)
 from agentos.cli.settings import Settings, current, pool_option, read_pool
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.load import load_graph
@@ -37,7 +45,6 @@ from agentos.observe.logformat import LOG_FORMATS, log_lines
 from agentos.routing.pool import ProviderPool
 from agentos.state.run_state import RunState
 
-GRAPH_SUFFIXES = (".yaml", ".yml", ".json")
 CTRL_C = "interrupted by the user (Ctrl-C)"
 
 
@@ -72,6 +79,12 @@ def resolve_graph(ref: str, catalog: Catalog) -> GraphSpec:
         ) from None
 
 
+def _folder(ref: str) -> Path | None:
+    """The folder of a graph file (where its child graphs may be), None for a name."""
+    path = Path(ref)
+    return path.parent if path.suffix.lower() in GRAPH_SUFFIXES or path.is_file() else None
+
+
 async def execute(
     settings: Settings,
     ref: str,
@@ -96,6 +109,7 @@ async def execute(
             policies=catalog.policies,
             profiles=catalog.profiles,
             listeners=listeners,
+            graphs=graph_finder(catalog, _folder(ref)),
         ) as sup:
             run_id = await _start(sup, spec, inputs, console, tracker)
             try:

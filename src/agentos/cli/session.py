@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from agentos._progress import Progress
+from agentos.actors.children import GraphResolver
 from agentos.actors.supervisor import Supervisor
 from agentos.agents.registry import AgentRegistry
 from agentos.cli.console import out_console
@@ -21,7 +22,8 @@ from agentos.cli.render import print_summary
 from agentos.demo import registry
 from agentos.eventstore.base import EventStore
 from agentos.graphs.catalog import Catalog
-from agentos.graphs.spec import GraphSpec
+from agentos.graphs.load import load_graph
+from agentos.graphs.spec import GraphSpec, resolve
 from agentos.graphs.validate import GraphValidationError
 from agentos.state.run_state import RunState
 
@@ -31,11 +33,33 @@ def agents() -> AgentRegistry:
     return registry
 
 
+#: the files a graph may be given as
+GRAPH_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def graph_finder(catalog: Catalog, beside: Path | None = None) -> GraphResolver:
+    """Where `graph:` nodes find their graphs: the catalog, then `NAME.yaml` (.yml,
+    .json) in `beside`, the folder of the graph file being run."""
+
+    def find(name: str) -> GraphSpec | None:
+        if name in catalog.graphs:
+            return catalog.resolved(name)
+        for suffix in GRAPH_SUFFIXES if beside is not None else ():
+            path = beside / f"{name}{suffix}" if beside is not None else Path()
+            if path.is_file():
+                return resolve(load_graph(path), catalog.policies, catalog.profiles)
+        return None
+
+    return find
+
+
 @asynccontextmanager
 async def supervisor(
     spec: GraphSpec, store: EventStore, catalog: Catalog, **kw: Any
 ) -> AsyncIterator[Supervisor]:
-    """A supervisor of `spec` on `store`; stopped, and the store closed, on exit."""
+    """A supervisor of `spec` on `store`; stopped, and the store closed, on exit. Its
+    `graph:` nodes find their graphs with `graph_finder` unless `graphs` is given."""
+    kw.setdefault("graphs", graph_finder(catalog))
     try:
         sup = Supervisor.start(spec, store, agents=agents(), pool=catalog.pool, **kw)
         try:

@@ -43,3 +43,12 @@ def upstream_output(ctx: NodeContext, node: str) -> dict[str, Any]:
     """The output of node `node` if it succeeded, else an empty dict."""
     output = ctx.outputs.get(node)
     return output if isinstance(output, dict) else {}
+
+
+def flag(ctx: NodeContext, name: str) -> bool:
+    """The run's boolean input `name` (false when absent); DemoAgentError for any other
+    value, so that "false" as a string does not turn a feature on."""
+    value = ctx.inputs.get(name, False)
+    if not isinstance(value, bool):
+        raise DemoAgentError(f"input {name} must be true or false, not {value!r}")
+    return value

@@ -1,4 +1,5 @@
-"""The demo's agent registry: the eight agents under the `demo.` prefix."""
+"""The demo's agent registry: the eight agents of git-to-prod-multi under the `demo.`
+prefix, and the research-report example's as `research:<name>`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from agentos.demo.fixers import fe_fixer, py_fixer
 from agentos.demo.planner import planner
 from agentos.demo.regression import write_tests
 from agentos.demo.release import release
+from agentos.demo.research import register_research_agents
 
 PREFIX = "demo."
 
@@ -31,4 +33,4 @@ def register_demo_agents(registry: AgentRegistry, *, replace: bool = False) -> A
     return registry
 
 
-registry = register_demo_agents(AgentRegistry())
+registry = register_research_agents(register_demo_agents(AgentRegistry()))

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentos.actors.node_context import NodeContext
-from agentos.demo._agent import DemoAgentError, ask_model, upstream_output, workspace
+from agentos.actors.node_context import Next, NodeContext
+from agentos.demo._agent import DemoAgentError, ask_model, flag, upstream_output, workspace
 from agentos.tools.security import blocking, scan
 from agentos.tools.testrunner import run_pytest
 
 
-async def tester(ctx: NodeContext) -> dict[str, Any]:
-    """Apply the aggregator's patches (recorded as file writes), then run the tests."""
+def rounds(ctx: NodeContext) -> tuple[int, int]:
+    """(this round, the last round) of the tester: its round in the output of the round
+    before plus one, and its `max_rounds` param (the loop's max_iterations)."""
+    before = upstream_output(ctx, "tester").get("round", 0)
+    last = ctx.params.get("max_rounds", 1)
+    if isinstance(last, bool) or not isinstance(last, int) or last < 1:
+        raise DemoAgentError(f"param max_rounds must be an integer >= 1: {last!r}")
+    return (before if isinstance(before, int) else 0) + 1, last
+
+
+async def tester(ctx: NodeContext) -> dict[str, Any] | Next:
+    """Apply the aggregator's patches (recorded as file writes), then run the tests.
+
+    A failure fails the node; with the input `fix_loop`, a failure before the last round
+    sends the run back to py_fixer (`Next(["py_fixer"])`) with the failures as output.
+    """
     ws = workspace(ctx)
-    applied: list[str] = []
+    looping = flag(ctx, "fix_loop")
+    this_round, last_round = rounds(ctx) if looping else (1, 1)
+    applied: list[str] = list(upstream_output(ctx, "tester").get("applied", []))
     for proposal in upstream_output(ctx, "aggregator").get("patches", []):
         if proposal.get("patch"):
             applied += [w.path for w in ws.apply_patch(proposal["patch"])]
@@ -28,11 +44,22 @@ async def tester(ctx: NodeContext) -> dict[str, Any]:
             else f"{f.test}: {f.message}"
             for f in report.failures
         )
-        raise DemoAgentError(
+        error = (
             f"{report.failed} failed, {report.errors} errors of {report.total} "
             f"(exit code {report.exit_code}): {failures or report.output_tail[-500:]}"
         )
-    return {
+        if this_round >= last_round:
+            raise DemoAgentError(error if not looping else f"round {this_round}: {error}")
+        feedback = {
+            "round": this_round,
+            "passed": report.passed,
+            "failed": report.failed,
+            "applied": sorted(set(applied)),
+            "error": error,
+            "failures": [f.model_dump() for f in report.failures],
+        }
+        return Next(["py_fixer"], feedback)
+    result: dict[str, Any] = {
         "applied": sorted(set(applied)),
         "passed": report.passed,
         "failed": report.failed,
@@ -41,6 +68,7 @@ async def tester(ctx: NodeContext) -> dict[str, Any]:
         "total": report.total,
         "duration": report.duration,
     }
+    return {**result, "round": this_round} if looping else result
 
 
 def changed_paths(ctx: NodeContext) -> list[str]:
@@ -50,8 +78,12 @@ def changed_paths(ctx: NodeContext) -> list[str]:
     return sorted(paths)
 
 
-async def security(ctx: NodeContext) -> dict[str, Any]:
-    """Scan the changed files; fail on findings at or above `fail_on` (default high)."""
+async def security(ctx: NodeContext) -> Next:
+    """Scan the changed files; fail on findings at or above `fail_on` (default high).
+
+    Passing, it hands over to `release`, or to the `approval` wait node when the run's
+    input `approval` is set."""
+    then = "approval" if flag(ctx, "approval") else "release"
     ws = workspace(ctx)
     fail_on = str(ctx.params.get("fail_on", "high"))
     paths = [p for p in changed_paths(ctx) if ws.exists(p)]
@@ -63,8 +95,7 @@ async def security(ctx: NodeContext) -> dict[str, Any]:
             f"{f.path}:{f.line} {f.rule} ({f.severity}): {f.snippet}" for f in blockers
         )
         raise DemoAgentError(f"{len(blockers)} finding(s) at or above {fail_on}: {listed}")
-    return {
-        "scanned": paths,
-        "fail_on": fail_on,
-        "findings": [f.model_dump() for f in findings],
-    }
+    return Next(
+        [then],
+        {"scanned": paths, "fail_on": fail_on, "findings": [f.model_dump() for f in findings]},
+    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -39,11 +41,14 @@ async def run_demo(
     *,
     agents: AgentRegistry | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    inputs: Mapping[str, Any] | None = None,
 ) -> DemoResult:
     """Run the demo graph on `repo` (default examples/sample_repo) as pull request `pr_number`.
 
     A relative `repo` is resolved against the current directory. The log goes to
     `data_dir` (else `AGENTOS_DATA_DIR`, else ./data) under {run_id}/events.jsonl.
+    `inputs` sets the graph's other inputs (`fix_loop`, `wrong_first_fix`; `approval`
+    needs someone to send the signal while this runs).
     """
     console = console or Console()
     source = resolve_repo(repo)
@@ -55,7 +60,9 @@ async def run_demo(
             f"[bold]git-to-prod-multi[/] on {source} (PR #{pr_number}), data in {root}",
             highlight=False,
         )
-        run_id = await sup.start_run({"repo": str(source), "pr_number": pr_number})
+        run_id = await sup.start_run(
+            {**(inputs or {}), "repo": str(source), "pr_number": pr_number}
+        )
         console.print(f"run {run_id}", highlight=False)
         await asyncio.wait_for(Progress(console).follow(sup.events(run_id)), timeout)
         state = await sup.wait(run_id, timeout)
@@ -81,6 +88,9 @@ def run_demo_sync(
     *,
     agents: AgentRegistry | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    inputs: Mapping[str, Any] | None = None,
 ) -> DemoResult:
     """Blocking twin of `run_demo`, for scripts (not from a running event loop)."""
-    return asyncio.run(run_demo(repo, pr_number, data_dir, console, agents=agents, timeout=timeout))
+    return asyncio.run(
+        run_demo(repo, pr_number, data_dir, console, agents=agents, timeout=timeout, inputs=inputs)
+    )
