@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+import selectors
 import shutil
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,3 +65,28 @@ def script_env() -> dict[str, str]:
     env["NO_COLOR"] = "1"
     env.pop("AGENTOS_DATA_DIR", None)
     return env
+
+
+def read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 30.0) -> str:
+    """The child's stdout up to the first line matching `pattern` (bounded wait).
+
+    Reads the pipe's bytes as they come: a buffered readline after select would leave
+    a second line of one write in Python's buffer, unseen by the next select."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not sel.select(deadline - time.monotonic()):
+                break
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            seen += chunk
+            text = seen.decode(errors="replace")
+            for line in text.splitlines(keepends=True):
+                if line.endswith("\n") and re.search(pattern, line):
+                    return text
+    raise AssertionError(f"no line matching {pattern!r} in:\n{seen.decode(errors='replace')}")

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import selectors
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import Invoke, agentos_script, script_env
+from cli_support import Invoke, agentos_script, read_until, script_env
 
 APPROVAL = """\
 name: approve
@@ -22,31 +20,6 @@ nodes:
   - {name: approval, after: [planner], wait: approval}
   - {name: publish, agent: "cli_agents:echo", after: [approval]}
 """
-
-
-def _read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 30.0) -> str:
-    """The child's stdout up to the first line matching `pattern` (bounded wait).
-
-    Reads the pipe's bytes as they come: a buffered readline after select would leave
-    a second line of one write in Python's buffer, unseen by the next select."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    seen = b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not sel.select(deadline - time.monotonic()):
-                break
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            seen += chunk
-            text = seen.decode(errors="replace")
-            for line in text.splitlines(keepends=True):
-                if line.endswith("\n") and re.search(pattern, line):
-                    return text
-    raise AssertionError(f"no line matching {pattern!r} in:\n{seen.decode(errors='replace')}")
 
 
 @pytest.fixture
@@ -62,7 +35,7 @@ def waiting_run(tmp_path: Path, data: Path) -> Iterator[tuple[subprocess.Popen[s
         env=script_env() | {"COLUMNS": "200"},
     )
     try:
-        out = _read_until(proc, r"approval\s+waiting for signal approval")
+        out = read_until(proc, r"approval\s+waiting for signal approval")
     except BaseException:
         proc.kill()
         proc.wait()
@@ -85,10 +58,6 @@ def test_a_killed_waiting_run_takes_a_signal_on_resume(
 ) -> None:
     proc, run_id = waiting_run
     assert _status(invoke, run_id) == "waiting"
-    # the driving process owns the log: the CLI says which pid
-    refused = invoke("signal", run_id, "approval", "--data", '{"approved": true}')
-    assert refused.exit_code == 1
-    assert f"locked by pid {proc.pid}" in refused.stderr
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     # resumed without a signal, it keeps waiting (not restarted as interrupted)
@@ -109,6 +78,34 @@ def test_a_killed_waiting_run_takes_a_signal_on_resume(
     kinds = [json.loads(line)["type"] for line in lines]
     assert kinds.count("signal_received") == 1
     assert "node_retrying" not in kinds  # the wait was not taken for an interrupted attempt
+
+
+def test_a_signal_reaches_the_process_that_drives_the_run(
+    invoke: Invoke, waiting_run: tuple[subprocess.Popen[str], str]
+) -> None:
+    proc, run_id = waiting_run
+    payload = {"approved": True, "by": "ana"}
+    sent = invoke("signal", run_id, "approval", "--data", json.dumps(payload))
+    assert sent.exit_code == 0, sent.output
+    assert "delivered to run" in sent.stdout and "driven by another process" in sent.stdout
+    out, _ = proc.communicate(timeout=30)  # the `agentos run` that waited carries on
+    assert proc.returncode == 0, out
+    assert "run succeeded" in out
+    final = json.loads(invoke("events", run_id, "--summary", "--json").stdout)
+    assert final["nodes"]["approval"]["output"] == payload
+
+
+def test_a_rejection_reaches_the_driving_process_and_fails_the_run(
+    invoke: Invoke, waiting_run: tuple[subprocess.Popen[str], str]
+) -> None:
+    proc, run_id = waiting_run
+    data = '{"approved": false, "by": "ana", "comment": "not yet"}'
+    assert invoke("signal", run_id, "approval", "--data", data).exit_code == 0
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1, out
+    final = json.loads(invoke("events", run_id, "--summary", "--json").stdout)
+    assert final["status"] == "failed"
+    assert "rejected by ana: not yet" in final["error"]
 
 
 def test_bad_signal_data_is_one_line_and_exit_2(invoke: Invoke, done_run: str) -> None:

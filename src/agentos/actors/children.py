@@ -48,6 +48,34 @@ class RunHandle(Protocol):
     async def stop(self) -> None: ...
 
 
+def child_graphs(spec: GraphSpec, find: GraphResolver) -> dict[str, dict[str, Any]]:
+    """The specs (as JSON) of the graphs `spec`'s graph nodes run, and theirs, by name;
+    a graph `find` does not know is left out (validation reports it)."""
+    found: dict[str, dict[str, Any]] = {}
+    todo = [spec]
+    while todo:
+        for node in todo.pop().nodes:
+            name = node.graph
+            if name is None or name in found:
+                continue
+            child = find(name)
+            if child is not None:
+                found[name] = child.model_dump(mode="json")
+                todo.append(child)
+    return found
+
+
+def with_recorded(find: GraphResolver, recorded: Mapping[str, dict[str, Any]]) -> GraphResolver:
+    """`find`, falling back to the graphs a run recorded (`RunState.graphs`)."""
+
+    def resolve(name: str) -> GraphSpec | None:
+        spec = find(name)
+        doc = recorded.get(name)
+        return spec if spec is not None or doc is None else GraphSpec.model_validate(doc)
+
+    return resolve
+
+
 def graph_resolver(graphs: GraphResolver | Mapping[str, Any] | None) -> GraphResolver:
     """A resolver from a mapping of graphs (specs, or what `load_graph` takes) by name,
     or a resolver as is."""
@@ -68,7 +96,7 @@ class ChildRuns:
     def __init__(
         self,
         resolve: GraphResolver,
-        spawn: Callable[[GraphSpec], RunHandle],
+        spawn: Callable[[GraphSpec, GraphResolver], RunHandle],
         store: EventStore,
         depth: int = 0,
     ) -> None:
@@ -104,8 +132,8 @@ class ChildRuns:
             raise AgentOSError(f"child runs nest deeper than {MAX_DEPTH} (graph {job.graph!r})")
         child = job.child_run
         state = await load_state(self.store, child) if await self.store.exists(child) else None
-        # a child found again runs its recorded graph, as any resumed run does
-        handle = self._handle(job.graph, state)
+        # the graph as the parent recorded it, else as the child did, else as registered now
+        handle = self._handle(job, state)
         self._driving[child] = handle
         try:
             if state is None:
@@ -116,15 +144,17 @@ class ChildRuns:
         finally:
             self._driving.pop(child, None)
 
-    def _handle(self, graph: str, found: RunState | None) -> RunHandle:
-        handle = self._handles.get(graph)
+    def _handle(self, job: StartChild, found: RunState | None) -> RunHandle:
+        handle = self._handles.get(job.graph)
         if handle is None:
-            spec = self.resolve(graph)
-            if spec is None and found is not None:
-                spec = GraphSpec.model_validate(found.spec)
+            doc = job.spec if job.spec is not None else found.spec if found else None
+            spec = GraphSpec.model_validate(doc) if doc else self.resolve(job.graph)
             if spec is None:
-                raise AgentOSError(f"graph {graph!r} is not registered")
-            handle = self._handles[graph] = self.spawn(spec)
+                raise AgentOSError(f"graph {job.graph!r} is not registered")
+            recorded = found.graphs if found is not None else {}
+            handle = self._handles[job.graph] = self.spawn(
+                spec, with_recorded(self.resolve, recorded)
+            )
         return handle
 
     async def cancel(self, child_runs: tuple[str, ...], reason: str) -> None:

@@ -22,10 +22,10 @@ from agentos.actors._loop import LoopThread
 from agentos.actors._loop_actor import stop_actor
 from agentos.actors._workspaces import carried_over, new_workspace
 from agentos.actors.cancel import TIMEOUT, cancel_elsewhere
-from agentos.actors.children import ChildRuns, GraphResolver, graph_resolver
+from agentos.actors.children import ChildRuns, GraphResolver, child_graphs, graph_resolver
 from agentos.actors.messages import ContinueRun, GetState, ListLive, Reply, WaitRun
 from agentos.actors.replay import fork_events
-from agentos.actors.signals import record_signal, signal_payload
+from agentos.actors.signals import send_signal, signal_payload
 from agentos.actors.supervisor_actor import Listener, SupervisorActor
 from agentos.actors.sync import SyncSupervisor
 from agentos.agents.registry import AgentRegistry, default_registry
@@ -79,6 +79,7 @@ class Supervisor:
         self._owns_store = owns_store
         self._stopped = False
         self.children: ChildRuns | None = None
+        self.child_graphs: dict[str, dict[str, Any]] = {}  # recorded in each run_created
         self.in_flight = InFlight()  # start_run, resume, replay under way: `drain` waits for them
         self.sync = SyncSupervisor(self)
 
@@ -130,9 +131,9 @@ class Supervisor:
         router = router or Router(pool or default_pool())
         kids = ChildRuns(
             find,
-            lambda child: cls.start(
+            lambda child, known: cls.start(
                 child, store, agents=agents, policies=policies, profiles=profiles,
-                router=router, workdir=workdir, listeners=listeners, loop=loop, graphs=find,
+                router=router, workdir=workdir, listeners=listeners, loop=loop, graphs=known,
                 depth=depth + 1,
             ),
             store,
@@ -140,7 +141,7 @@ class Supervisor:
         )  # fmt: skip
         ref = SupervisorActor.start(spec, agents, store, router, loop, executor, listeners, kids)
         sup = cls(ref, spec, store, loop, Path(workdir), executor, loop_thread, owns_store)
-        sup.children = kids
+        sup.children, sup.child_graphs = kids, child_graphs(spec, find)
         return sup
 
     # runs
@@ -171,7 +172,10 @@ class Supervisor:
             key = self.spec.workspace
             workspace = await new_workspace(self.store, self.workdir, key, run_id, merged)
         # no `prepare`: the first append creates the new log (a few metadata calls)
-        result: str = await self._ask(lambda r: Start(run_id, merged, limits, workspace, r, parent))
+        graphs = self.child_graphs or None
+        result: str = await self._ask(
+            lambda r: Start(run_id, merged, limits, workspace, r, parent, graphs)
+        )
         return result
 
     async def wait(self, run_id: str, timeout: float | None = None) -> RunState:
@@ -214,14 +218,15 @@ class Supervisor:
         """Send the signal `name` (a JSON object) to the run; its state after.
 
         A run driven here takes it at once if a node waits for it, else keeps it; for a
-        run nobody drives it is recorded in the log and taken when the run resumes.
-        RunLockedError when another process drives the run, RunEndedError once it ended.
+        run nobody drives it is recorded in the log and taken when the run resumes; a run
+        another process drives gets it from that process (`signals.send_signal`).
+        RunEndedError once it ended; TimeoutError if the driving process did not take it.
         """
         payload = signal_payload(data)
         safe_name(name, "signal name")
         if await self._ask(lambda r: Signal(run_id, name, payload, r)):
             return await self.state(run_id)
-        return await record_signal(self.store, run_id, name, payload)
+        return await send_signal(self.store, run_id, name, payload)
 
     @counted
     async def resume(self, run_id: str) -> str:

@@ -36,6 +36,7 @@ from agentos.actors.messages import (
     refuse,
 )
 from agentos.actors.node import NodeActor
+from agentos.actors.signals import signal_requested, take_signal_requests
 from agentos.actors.stall import stalled
 from agentos.agents.registry import AgentRegistry
 from agentos.events import model as ev
@@ -105,13 +106,16 @@ class SupervisorActor(LoopActor):
             self._cancel_watch = self.loop.create_task(self._watch_cancel_requests(root))
 
     async def _watch_cancel_requests(self, root: Path) -> None:
-        """Turn the cancel requests left in the folders of runs driven here into facts."""
+        """Turn the cancel and signal requests for runs driven here into facts."""
         while True:
             await asyncio.sleep(POLL)
             # one listdir on the loop; the files are read off it, when there are any
             if self._runs and requested(root, self._runs):
                 for run_id, reason in await asyncio.to_thread(take_requests, root, [*self._runs]):
                     self.actor_ref.tell(Cancel(run_id, reason))
+            if self._runs and signal_requested(root, self._runs):
+                for signal in await asyncio.to_thread(take_signal_requests, root, [*self._runs]):
+                    self.actor_ref.tell(signal)
 
     # messages
 

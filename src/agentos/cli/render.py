@@ -52,7 +52,7 @@ def node_table(state: RunState) -> Table:
     table = Table(title=f"run {state.run_id} ({state.graph})", title_justify="left")
     for name in ("node", "status", "attempts", "duration", "model", "tokens", "cost"):
         table.add_column(name, justify="right" if name in ("attempts", "cost") else "left")
-    for name, node in state.nodes.items():
+    for name, node in state.ordered_nodes():
         duration = seconds(node.duration_ms / 1000) if node.duration_ms else "-"
         table.add_row(
             escape(name),
@@ -113,7 +113,7 @@ def print_state(console: Console, state: RunState, step: str) -> None:
     nodes = Table(title="nodes", title_justify="left")
     for name in ("node", "status", "attempts", "detail"):
         nodes.add_column(name)
-    for name, node in state.nodes.items():
+    for name, node in state.ordered_nodes():
         detail = escape(_node_detail(node))
         nodes.add_row(escape(name), status_text(node.status), str(node.attempts), detail)
     console.print(nodes)

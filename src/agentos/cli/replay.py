@@ -12,7 +12,16 @@ from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import usage
 from agentos.cli.render import print_state
 from agentos.cli.runlog import load_run, open_store, parse_step, reading, where
-from agentos.cli.session import Tracker, agents, follow, report, run_spec, start_problem, supervisor
+from agentos.cli.session import (
+    Tracker,
+    agents,
+    follow,
+    graph_finder,
+    report,
+    run_spec,
+    start_problem,
+    supervisor,
+)
 from agentos.cli.settings import Settings, current
 from agentos.events.model import Envelope
 from agentos.graphs.catalog import Catalog
@@ -64,7 +73,9 @@ async def fork(
     console = error_console() if quiet else out_console()
     store = open_store(settings)
     try:
-        async with supervisor(spec, store, Catalog(settings.data, agents())) as sup:
+        catalog = Catalog(settings.data, agents())
+        graphs = graph_finder(catalog, recorded=state.graphs)
+        async with supervisor(spec, store, catalog, graphs=graphs) as sup:
             new_id = await sup.replay(run_id, parse_step(step))
             tracker.run_id = new_id
             console.print(f"replay [bold]{new_id}[/] of {run_id} from step {step} started")

@@ -10,7 +10,16 @@ import click
 from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import failure, hush_runtime_log
 from agentos.cli.runlog import load_run, open_store, reading, where
-from agentos.cli.session import Tracker, agents, follow, report, run_spec, start_problem, supervisor
+from agentos.cli.session import (
+    Tracker,
+    agents,
+    follow,
+    graph_finder,
+    report,
+    run_spec,
+    start_problem,
+    supervisor,
+)
 from agentos.cli.settings import Settings, current
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.validate import GraphValidationError
@@ -34,7 +43,9 @@ async def carry_on(settings: Settings, run_id: str, quiet: bool) -> tuple[RunSta
     spec = run_spec(state)
     store = open_store(settings)
     try:
-        async with supervisor(spec, store, Catalog(settings.data, agents())) as sup:
+        catalog = Catalog(settings.data, agents())
+        graphs = graph_finder(catalog, recorded=state.graphs)
+        async with supervisor(spec, store, catalog, graphs=graphs) as sup:
             await sup.resume(run_id)
             console.print(f"run [bold]{run_id}[/] resumed after seq {state.last_seq}")
             final = await follow(sup, run_id, console, after_seq=state.last_seq)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,16 @@ def agents() -> AgentRegistry:
 GRAPH_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def graph_finder(catalog: Catalog, beside: Path | None = None) -> GraphResolver:
-    """Where `graph:` nodes find their graphs: the catalog, then `NAME.yaml` (.yml,
-    .json) in `beside`, the folder of the graph file being run."""
+def graph_finder(
+    catalog: Catalog, beside: Path | None = None, recorded: Mapping[str, Any] | None = None
+) -> GraphResolver:
+    """Where `graph:` nodes find their graphs: those a run `recorded` (a resume runs
+    what it started with), the catalog, then `NAME.yaml` (.yml, .json) in `beside`, the
+    folder of the graph file being run."""
 
     def find(name: str) -> GraphSpec | None:
+        if recorded and name in recorded:
+            return GraphSpec.model_validate(recorded[name])
         if name in catalog.graphs:
             return catalog.resolved(name)
         for suffix in GRAPH_SUFFIXES if beside is not None else ():

@@ -9,7 +9,7 @@ import click
 import orjson
 
 from agentos._exceptions import RunEndedError, RunLockedError
-from agentos.actors.signals import record_signal, signal_payload
+from agentos.actors.signals import send_signal, signal_payload
 from agentos.cli.console import out_console
 from agentos.cli.errors import failure, usage
 from agentos.cli.runlog import check_run_id, reading
@@ -27,17 +27,26 @@ def parse_data(text: str | None) -> dict[str, Any]:
         raise usage(str(exc), "e.g. --data '{\"approved\": true}'") from None
 
 
-async def send(settings: Settings, run_id: str, name: str, payload: dict[str, Any]) -> RunState:
-    """Record the signal in the log of the run, which no process may drive now."""
+async def send(
+    settings: Settings, run_id: str, name: str, payload: dict[str, Any]
+) -> tuple[RunState, bool]:
+    """Record the signal in the log of a run nobody drives, or hand it to the process
+    that drives it; the state after, and whether another process drives the run."""
     async with reading(settings) as store:
         await check_run_id(store, run_id)
         try:
-            return await record_signal(store, run_id, name, payload)
+            driven = await store.has_writer(run_id)  # by another process: it takes it
+            return await send_signal(store, run_id, name, payload), driven
         except RunLockedError as exc:
             raise failure(
                 str(exc).splitlines()[0],
                 f"send it to the process that drives it (POST /runs/{run_id}/signals/{name} "
-                "on its server), or stop that process first",
+                "on its server)",
+            ) from None
+        except TimeoutError:
+            raise failure(
+                f"the process that drives run {run_id} did not take signal {name!r}",
+                "is it stuck? stop it, then send the signal again",
             ) from None
         except RunEndedError:
             raise failure(f"run {run_id} has ended: it takes no more signals") from None
@@ -50,12 +59,19 @@ async def send(settings: Settings, run_id: str, name: str, payload: dict[str, An
 def signal_command(run_id: str, name: str, data: str | None) -> None:
     """Send the signal NAME to the run RUN_ID (e.g. approval --data '{"approved": true}').
 
-    The node waiting for NAME takes it when the run resumes (agentos resume RUN_ID); a
-    signal no node waits for yet is kept until one does. Exits 2 on bad input, 1 when
-    the run has ended or another process drives it.
+    A run another process drives (`agentos run`, `agentos serve`) gets it at once; for a
+    run nobody drives, the node waiting for NAME takes it when the run resumes (agentos
+    resume RUN_ID). A signal no node waits for yet is kept until one does. Exits 2 on
+    bad input, 1 when the run has ended or the process that drives it does not take it.
     """
     payload = parse_data(data)
-    state = asyncio.run(send(current(), run_id, name, payload))
+    state, driven = asyncio.run(send(current(), run_id, name, payload))
+    if driven:
+        out_console().print(
+            f"signal {name} delivered to run {run_id} (driven by another process)",
+            highlight=False,
+        )
+        return
     waiting = [n for n, w in state.waiting.items() if w.signal == name]
     who = f"node {waiting[0]} waits for it" if waiting else "no node waits for it yet"
     out_console().print(

@@ -52,6 +52,8 @@ class RunCreatedData(_Data):
     budget: JsonDict | None = None
     # the run and node that started this run as a child (`graph:`); absent otherwise
     parent: ParentData | None = Field(default=None, exclude_if=lambda v: v is None)
+    # the graphs its `graph:` nodes run (and theirs), by name: a resume needs no catalog
+    graphs: dict[str, JsonDict] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class NoData(_Data):

@@ -106,6 +106,7 @@ class StartChild:
     child_run: str
     graph: str
     inputs: dict[str, Any]
+    spec: dict[str, Any] | None = None  # the graph's spec as the parent run recorded it
 
 
 @dataclass(slots=True)

@@ -34,6 +34,7 @@ class Start:
     workspace: WorkspaceInfo | None
     reply: object = None
     parent: tuple[str, str] | None = None  # (run, node) that started it as a child run
+    graphs: dict[str, dict[str, Any]] | None = None  # the specs its graph nodes run
 
 
 @dataclass(slots=True)

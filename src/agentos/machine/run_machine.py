@@ -98,6 +98,7 @@ class RunMachine(WaitRules):
             inputs=fact.inputs,
             budget=fact.budget,
             parent=parent,
+            graphs=fact.graphs,
         )
         machine._append(ev.RunCreated(seq=1, run_id=fact.run_id, ts=clock(), data=data))
         if fact.workspace is not None:
@@ -321,7 +322,8 @@ class RunMachine(WaitRules):
         """Start the node's child run, or re-attach to it after a resume."""
         graph = self.topo.node(name).graph or ""
         inputs = child_inputs(self.state, self.topo, name)
-        self._effect(StartChild(self.run_id, name, attempt, child, graph, inputs))
+        spec = self.state.graphs.get(graph)
+        self._effect(StartChild(self.run_id, name, attempt, child, graph, inputs, spec))
 
     def _expand(self, name: str) -> None:
         """A ready map node expands to one instance per item (they start in `_fill_map`),

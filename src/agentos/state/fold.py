@@ -43,6 +43,7 @@ def _run_created(state: RunState, e: ev.RunCreated) -> None:
     state.created_at = e.ts
     if e.data.parent is not None:
         state.parent = ParentLink(run_id=e.data.parent.run_id, node=e.data.parent.node)
+    state.graphs = dict(e.data.graphs or {})
     for spec in e.data.spec.get("nodes", []):
         state.nodes.setdefault(spec["name"], NodeState())
 
@@ -362,6 +363,8 @@ def canonical(state: RunState) -> dict[str, Any]:
             del data[key]
     if data["parent"] is None:
         del data["parent"]
+    if not data["graphs"]:
+        del data["graphs"]
     for waited in data.get("waiting", {}).values():
         waited.pop("since", None)
     for node in data["nodes"].values():

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agentos._addresses import node_of
+
 RunStatus = Literal["pending", "running", "waiting", "succeeded", "failed", "cancelled"]
 NodeStatus = Literal[
     "pending",
@@ -118,6 +120,9 @@ class RunState(BaseModel):
     budget_action: Literal["fail", "downgrade"] | None = None
     replayed_from: ReplayOrigin | None = None
     parent: ParentLink | None = None
+    graphs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="the specs of the graphs its graph nodes run"
+    )
     waiting: dict[str, Waiting] = Field(
         default_factory=dict, description="the nodes waiting for a signal, by node"
     )
@@ -131,6 +136,18 @@ class RunState(BaseModel):
     def finished(self) -> bool:
         """Whether the run has reached a final status."""
         return self.status in FINISHED_RUN
+
+    def ordered_nodes(self) -> list[tuple[str, NodeState]]:
+        """The nodes in graph order, each map's instances right after their node."""
+        instances: dict[str, list[tuple[str, NodeState]]] = {}
+        for name, node in self.nodes.items():
+            if "[" in name:
+                instances.setdefault(node_of(name), []).append((name, node))
+        ordered: list[tuple[str, NodeState]] = []
+        for name, node in self.nodes.items():
+            if "[" not in name:
+                ordered += [(name, node), *instances.get(name, ())]
+        return ordered
 
     def duration_s(self) -> float | None:
         """Seconds from start to end (or to the last event while running)."""
