@@ -81,6 +81,15 @@ def test_the_report_runs_and_an_approval_from_another_process_finishes_it(
     assert "researcher[2]" in before and "writer#2" in before  # the live progress names them
     assert "notify" in out and "run succeeded" in out
     _check_report(invoke, data, run_id)
+    # replay addresses instances and passes: the state just before each started
+    shown = invoke("replay", run_id, "--to-step", "researcher[1]", "--show", "--json")
+    assert shown.exit_code == 0, shown.output
+    nodes = json.loads(shown.stdout)["nodes"]
+    assert nodes["researcher"]["instances"] == 3 and nodes["researcher[1]"]["status"] == "pending"
+    shown = invoke("replay", run_id, "--to-step", "writer#2", "--show", "--json")
+    nodes = json.loads(shown.stdout)["nodes"]
+    assert (nodes["writer"]["iteration"], nodes["writer"]["status"]) == (2, "pending")
+    assert nodes["writer"]["previous_output"] is not None  # what pass 2 starts from
 
 
 def test_killed_while_waiting_it_resumes_still_waiting_and_finishes(

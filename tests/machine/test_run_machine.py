@@ -317,3 +317,18 @@ def test_a_late_outcome_of_a_cancelled_attempt_frees_no_slot_twice() -> None:
     assert orphaned(NodeDone("r1", "only", 1, True)) == []
     assert not slots.take("only", 1), "the limit of 1 still holds: r2 runs"
     assert dispatched(third.last) == []
+
+
+def test_an_outcome_for_a_map_node_itself_is_ignored_until_its_instances_settle() -> None:
+    doc = fan_graph()
+    next(n for n in doc["nodes"] if n["name"] == "b")["map"] = "planner.items"
+    run = Driven(doc)
+    run.done("planner", output={"items": ["x", "y"]})
+    assert run.machine.state.nodes["b"].instances == 2
+    decision = run.done("b")  # no attempt of `b` itself runs: nothing follows from this
+    assert decision.events == [] and decision.effects == []
+    run.done("b[0]")
+    assert run.machine.state.nodes["b"].status == "running"
+    run.done("b[1]", output={"n": 2})
+    assert run.machine.state.nodes["b"].output == {"items": [{}, {"n": 2}], "failed": []}
+    assert run.folded_matches()

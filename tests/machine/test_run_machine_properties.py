@@ -12,7 +12,7 @@ from agentos.machine.effects import Dispatch, Finished
 from agentos.machine.facts import Cancel, ModelCall, RetryDue, Signal, WaitTimeout
 from agentos.state.fold import fold
 
-NODES = ["planner", "a", "b", "c", "join", "last", "nope"]
+NODES = ["planner", "a", "b", "b[0]", "b[1]", "c", "join", "last", "nope"]
 
 facts = st.lists(
     st.tuples(
@@ -66,6 +66,22 @@ def with_loop(doc: dict[str, Any], loop: int) -> dict[str, Any]:
     return doc
 
 
+def with_map(doc: dict[str, Any], mapped: int) -> dict[str, Any]:
+    """The fan graph, where `b` may run once per item of planner's output["items"]
+    (`mapped` - 1 at once; 0: not a map)."""
+    if mapped:
+        node = next(n for n in doc["nodes"] if n["name"] == "b")
+        node["map"] = "planner.items"
+        if mapped > 1:
+            node["max_parallel"] = mapped - 1
+    return doc
+
+
+def _items(attempt: int) -> dict[str, Any]:
+    """An output with a list of 0 to 2 items (an empty one skips a map)."""
+    return {"items": list(range(attempt % 3))}
+
+
 def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any) -> Any:
     if kind == "busy":  # the outcome of an attempt the run waits for, to get far
         nodes = run.machine.state.nodes
@@ -73,9 +89,11 @@ def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any
         attempt = nodes[running[0]].attempts if running[0] in nodes else attempt
         if chosen and running[0] in run.topo.order:  # a choice it may make (not: "done")
             chosen = chosen if set(chosen) <= set(run.topo.choices(running[0])) else None
-        return run.done(running[0], attempt, ok, next=chosen if ok else None, error="e")
+        out = _items(attempt)
+        return run.done(running[0], attempt, ok, next=chosen if ok else None, error="e", output=out)
     if kind == "done":
-        return run.done(node, attempt, ok, next=chosen if ok else None, error="e")
+        out = _items(attempt)
+        return run.done(node, attempt, ok, next=chosen if ok else None, error="e", output=out)
     if kind == "retry":
         return run.handle(RetryDue("r1", node, attempt))
     if kind == "signal":  # "go" (approved or not) or a signal nobody waits for
@@ -97,6 +115,7 @@ def _fact(run: Driven, kind: str, node: str, attempt: int, ok: bool, chosen: Any
     on_exceed=st.sampled_from(["fail", "downgrade"]),
     waits=st.booleans(),
     loop=st.sampled_from([0, 1, 3]),
+    mapped=st.sampled_from([0, 1, 2]),
 )
 def test_fold_of_the_events_is_the_machine_state(
     policy: dict[str, Any],
@@ -104,8 +123,9 @@ def test_fold_of_the_events_is_the_machine_state(
     on_exceed: str,
     waits: bool,
     loop: int,
+    mapped: int,
 ) -> None:
-    doc = with_loop(with_waits(fan_graph(policy=policy), waits), loop)
+    doc = with_map(with_loop(with_waits(fan_graph(policy=policy), waits), loop), mapped)
     run = Driven(doc, budget={"max_tokens": 200, "on_exceed": on_exceed})
     finished_at = None
     for i, step in enumerate(steps):
@@ -117,6 +137,13 @@ def test_fold_of_the_events_is_the_machine_state(
             assert (node.status, node.attempts) == ("running", job.attempt)
         # a run waits exactly when a node waits and nothing runs or is due
         state = run.machine.state
+        # a map node succeeds only once every instance of it has settled
+        for name, node in state.nodes.items():
+            if node.instances is not None and node.status == "succeeded":
+                settled = ("succeeded", "failed")
+                assert all(
+                    state.nodes[f"{name}[{i}]"].status in settled for i in range(node.instances)
+                )
         busy = any(n.status in ("scheduled", "running", "retrying") for n in state.nodes.values())
         if not state.finished:
             assert (state.status == "waiting") == (bool(state.waiting) and not busy)
@@ -137,7 +164,7 @@ def test_fold_of_the_events_is_the_machine_state(
 def test_fold_is_the_machine_state_through_loops(
     policy: dict[str, Any], steps: list[tuple[str, str, int, bool, Any]], loop: int
 ) -> None:
-    run = Driven(with_loop(fan_graph(policy=policy), loop))
+    run = Driven(with_map(with_loop(fan_graph(policy=policy), loop), 2))
     for step in steps:
         _fact(run, *step)
         assert fold(run.log).model_dump() == run.machine.state.model_dump()

@@ -49,7 +49,7 @@ def routes() -> list[tuple[str, str]]:
 
 def fill(path: str, run_id: str) -> str:
     """The path with its parameters set to things that exist."""
-    path = path.replace("{run_id}", run_id).replace("{name}", "fast")
+    path = path.replace("{run_id}", run_id).replace("{name}", "fast").replace("{node}", "first")
     assert not re.search(r"\{\w+\}", path), f"a new path parameter to fill: {path}"
     return path + "/app.js" if path == "/static" else path
 

@@ -144,7 +144,8 @@ class Catalog:
         safe_name(graph.name, "graph name")
         # what is stored must load again: the limits of a graph file (e.g. nesting depth)
         load_graph(graph.model_dump(mode="json"))
-        check(graph, agents=self.agents, policies=self.policies, profiles=self.profiles)
+        known = [*self.graphs, graph.name]  # its `graph:` nodes run registered graphs
+        check(graph, self.agents, self.policies, self.profiles, graphs=known)
         with self._lock:
             path = confined(self.data, self.root / "graphs" / f"{graph.name}.json")
             write_atomic(path, graph.model_dump_json().encode())

@@ -177,6 +177,8 @@ class RunMachine(WaitRules):
         node = self.state.nodes.get(done.node)
         if node is None or node.status != "running" or node.attempts != done.attempt:
             return  # an attempt the run no longer waits for: its slot was given back then
+        if node.instances is not None:
+            return  # a map node runs no attempt of its own: its instances do
         self._release(done.node)
         for name, meta in done.artifacts.items():
             self._emit(ev.ArtifactWritten, done.node, done.attempt, name=name, **meta)
@@ -230,6 +232,8 @@ class RunMachine(WaitRules):
         node = self.state.nodes.get(fact.node)
         if node is None or node.status != "running" or node.attempts != fact.attempt:
             return  # the run moved on (cancelled): its slot went with it
+        if node.instances is not None:
+            return  # a map node prepares nothing of its own
         if fact.context is not None:
             profile = self.topo.node(fact.node).context or ""
             data = context_compiled(profile, fact.context)
