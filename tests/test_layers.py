@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("graphs",),  # the catalog holds the provider pool, validation the agent registry
     ("machine",),
     ("actors",),
+    ("cluster",),  # members on a shared PostgreSQL store drive runs through supervisors
     ("observe",),  # traces and lifecycle logs of acknowledged events: api and cli wire it
     ("agentos", "api", "demo"),
     ("cli",),  # `agentos serve` runs the api, `agentos demo` the demo

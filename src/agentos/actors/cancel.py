@@ -88,16 +88,19 @@ async def cancel_elsewhere(
         with contextlib.suppress(RunLockedError):  # taken meanwhile: ask its owner
             return await cancel_unowned(store, run_id, reason)
     root = data_dir(store)
-    if root is None:
-        raise RunLockedError(f"run {run_id} is driven elsewhere, out of this store's reach")
-    path = request_path(root, run_id)
-    await asyncio.to_thread(write_atomic, path, orjson.dumps({"reason": reason}), False)
+    path = None
+    if root is None:  # a store shared without a data dir hands the owner a command
+        await store.send_command(run_id, "cancel", {"reason": reason})
+    else:
+        path = request_path(root, run_id)
+        await asyncio.to_thread(write_atomic, path, orjson.dumps({"reason": reason}), False)
     try:
         async with asyncio.timeout(timeout):
             async for _ in store.follow(run_id, state.last_seq):
                 pass
     except TimeoutError:
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+        if path is not None:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
         raise
     return await load_state(store, run_id)
 

@@ -7,6 +7,7 @@ import concurrent.futures
 import functools
 import hashlib
 import inspect
+import itertools
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ import pykka
 
 from agentos._exceptions import AgentExitError as AgentExitError
 from agentos.actors._loop_actor import LoopActor
+from agentos.actors._recorded import Recordings, choose, digests, replayed
 from agentos.actors.messages import CancelTasks
 from agentos.actors.node_context import Next, NodeContext
 from agentos.eventstore.base import EventStore
@@ -26,7 +28,9 @@ from agentos.machine.effects import Dispatch
 from agentos.machine.facts import ModelCall, NodeDone
 from agentos.routing.messages import Chat
 from agentos.routing.providers import CompletionResponse
+from agentos.routing.recorded import answer_doc, answer_name, is_large
 from agentos.routing.router import AllProvidersFailedError, Attempt, Router
+from agentos.routing.streaming import Deltas
 from agentos.tools.workspace import FileWrite, Workspace
 
 Agent = Callable[[NodeContext], Any]
@@ -54,6 +58,7 @@ class NodeActor(LoopActor):
         self.supervisor = supervisor
         self.executor = executor
         self.router = router
+        self._recordings = Recordings(store, name)
         self._async_agent = inspect.iscoroutinefunction(agent)
         # by (run, node, attempt): one actor runs the attempts of every instance of a map
         self._tasks: dict[tuple[str, str, int], asyncio.Task[None]] = {}
@@ -154,9 +159,12 @@ class NodeActor(LoopActor):
         if job.workspace_root is not None:
             workspace = Workspace(Path(job.workspace_root), on_write=writes.append)
         deadline = None if job.timeout is None else self.loop.time() + job.timeout
+        calls = itertools.count()  # the index of each model call in the attempt
 
-        def complete(prompt: str, max_tokens: int, chat: Chat) -> Awaitable[CompletionResponse]:
-            return self._complete(job, prompt, max_tokens, deadline, chat)
+        def complete(
+            prompt: str, max_tokens: int, chat: Chat, stream: bool
+        ) -> Awaitable[CompletionResponse]:
+            return self._complete(job, prompt, max_tokens, deadline, chat, next(calls), stream)
 
         return NodeContext(
             run_id=job.run_id,
@@ -182,21 +190,36 @@ class NodeActor(LoopActor):
         max_tokens: int,
         deadline: float | None = None,
         chat: Chat | None = None,
+        call: int = 0,
+        stream: bool = False,
     ) -> CompletionResponse:
-        """Call the node's model and record the call; a wait for a slot ends before `deadline`."""
+        """Answer from the log when it recorded an answer to this very request (same node,
+        loop pass, call index and request digest), else call the node's model; either way
+        the call is recorded before this returns. A wait for a slot ends before `deadline`."""
         assert job.model is not None
+        book = await self._recordings.book(job.run_id, refresh=call == 0)
+        key = (job.node, book.iteration(job.node, job.attempt), call)
+        selection = choose(self.router, job.model, book, key)
+        digest_of = digests(selection, prompt, chat, max_tokens)
+        found = book.find(key, digest_of.get)
+        doc = None if found is None else await self._recordings.answer(book, found)
+        if found is not None and doc is not None:
+            response = found.response(doc)
+            await self._record(job, replayed(found, response, call))
+            return response
         started = time.perf_counter()
         max_wait = None
         if deadline is not None:
             # leave time to record a saturated failure before the node's own timeout
             left = deadline - self.loop.time()
             max_wait = max(0.0, left - min(1.0, left / 10))
+        deltas = Deltas(job.run_id, job.node, job.attempt, call) if stream else None
         try:
             response, attempts = await self.router.call(
-                prompt, job.model, max_tokens, job.seed, max_wait=max_wait, chat=chat
+                prompt, selection, max_tokens, job.seed, max_wait, chat, deltas
             )
         except AllProvidersFailedError as exc:
-            chosen = job.model.chosen
+            chosen = selection.chosen
             data = {
                 "provider": chosen.provider,
                 "model": chosen.model,
@@ -208,9 +231,12 @@ class NodeActor(LoopActor):
                 "error": str(exc),
                 "fallbacks": [a.model_dump(mode="json") for a in exc.attempts],
                 **self._long_wait(exc.attempts),
+                "request_sha256": digest_of[(chosen.provider, chosen.model)],
+                "call": call,
             }
             await self._record(job, data)
             raise
+        answer = answer_doc(response)
         data = {
             "provider": response.provider,
             "model": response.model,
@@ -220,7 +246,14 @@ class NodeActor(LoopActor):
             "latency_ms": response.latency_ms,
             "fallbacks": [a.model_dump(mode="json") for a in attempts if not a.ok],
             **self._long_wait(attempts),
+            "request_sha256": digest_of[(response.provider, response.model)],
+            "call": call,
+            "response": answer,
         }
+        if is_large(answer):
+            data["response_artifact"] = name = answer_name(answer)
+            del data["response"]
+            await self.store.put_artifact(job.run_id, name, answer)
         await self._record(job, data)
         return response
 

@@ -47,7 +47,7 @@ class NodeContext:
     artifacts: dict[str, Any] = field(default_factory=dict)
     item: Any = None  # the item of a map instance (`researcher[2]`)
     index: int | None = None  # its index in the mapped list; None for any other node
-    _complete: Callable[[str, int, Chat], Awaitable[CompletionResponse]] | None = None
+    _complete: Callable[[str, int, Chat, bool], Awaitable[CompletionResponse]] | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -64,6 +64,7 @@ class NodeContext:
         tools: Sequence[Tool | Mapping[str, Any]] = (),
         temperature: float | None = None,
         stop: Sequence[str] = (),
+        stream: bool = False,
     ) -> CompletionResponse:
         """Call the node's model; the call is recorded in the log before this returns.
 
@@ -71,6 +72,11 @@ class NodeContext:
         form: `messages`, turns with roles (`messages()` gives the first ones), with
         optional `tools`; the model's `tool_calls` come back on the response, whose
         `message()` is the assistant turn that carries the conversation on.
+
+        The log's recorded answer to this very call (same node, loop pass, call index
+        and request) answers it on a resume, a retry or a replay: nothing is sent again.
+        `stream`: the answer's tokens reach live listeners (SSE `token` frames) as they
+        arrive; the log has the whole answer only.
         """
         if self._complete is None or self.model is None:
             raise NoModelError(f"node {self.node!r} has no model: give it a context profile")
@@ -83,7 +89,8 @@ class NodeContext:
                 "stop": list(stop),
             }
         )
-        return await self._complete(text if messages is None else chat.text(), max_tokens, chat)
+        prompt_text = text if messages is None else chat.text()
+        return await self._complete(prompt_text, max_tokens, chat, stream)
 
     def messages(self, prompt: str | None = None) -> list[ChatMessage]:
         """A system turn with the context profile's instructions, and a user turn with the

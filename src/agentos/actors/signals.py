@@ -15,7 +15,13 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from agentos._exceptions import InvalidInputError, RunEndedError, RunLockedError, UnknownRunError
+from agentos._exceptions import (
+    AgentOSError,
+    InvalidInputError,
+    RunEndedError,
+    RunLockedError,
+    UnknownRunError,
+)
 from agentos._files import write_atomic
 from agentos._names import safe_name
 from agentos.actors._unowned import decide_unowned
@@ -23,7 +29,7 @@ from agentos.actors.cancel import TIMEOUT, data_dir
 from agentos.events.limits import InputDict
 from agentos.events.model import SignalReceived
 from agentos.eventstore.base import EventStore
-from agentos.machine.facts import Signal
+from agentos.machine.facts import Cancel, Signal
 from agentos.state.load import load_state
 from agentos.state.run_state import RunState
 
@@ -103,12 +109,16 @@ async def send_signal(
         return await record_signal(store, run_id, name, payload)
     except RunLockedError:
         root = data_dir(store)
-        if root is None:
-            raise
     after = (await load_state(store, run_id)).last_seq
-    path = root / SIGNAL_REQUESTS / f"{run_id}{_SEP}{time.time_ns():020d}-{secrets.token_hex(4)}"
-    doc = orjson.dumps({"name": name, "payload": payload})
-    await asyncio.to_thread(write_atomic, path, doc, False)
+    path = None
+    if root is None:  # a store shared without a data dir hands the owner a command
+        await store.send_command(run_id, "signal", {"name": name, "payload": payload})
+    else:
+        path = (
+            root / SIGNAL_REQUESTS / f"{run_id}{_SEP}{time.time_ns():020d}-{secrets.token_hex(4)}"
+        )
+        doc = orjson.dumps({"name": name, "payload": payload})
+        await asyncio.to_thread(write_atomic, path, doc, False)
     taken = False
     try:
         async with asyncio.timeout(timeout):
@@ -117,8 +127,29 @@ async def send_signal(
                     taken = True
                     break
     finally:
-        if not taken:
+        if not taken and path is not None:
             await asyncio.to_thread(path.unlink, missing_ok=True)
     if not taken:
         raise RunEndedError(f"run {run_id} ended before it took signal {name!r}")
     return await load_state(store, run_id)
+
+
+#: the notification key that says commands were sent (see `EventStore.send_command`)
+COMMANDS = "#commands"
+COMMANDS_POLL = 2.0  # seconds between checks for commands when no notification came
+
+
+def command_fact(run_id: str, kind: str, payload: Any) -> Cancel | Signal | None:
+    """The fact a command stands for; None for one that does not parse."""
+    try:
+        if kind == "cancel":
+            return Cancel(run_id, str(payload.get("reason") or "cancelled"))
+        if kind == "signal":
+            return Signal(
+                run_id,
+                safe_name(str(payload["name"]), "signal name"),
+                signal_payload(payload["payload"]),
+            )
+    except (AttributeError, KeyError, TypeError, AgentOSError):
+        pass
+    return None

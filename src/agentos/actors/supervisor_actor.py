@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,7 +37,13 @@ from agentos.actors.messages import (
     refuse,
 )
 from agentos.actors.node import NodeActor
-from agentos.actors.signals import signal_requested, take_signal_requests
+from agentos.actors.signals import (
+    COMMANDS,
+    COMMANDS_POLL,
+    command_fact,
+    signal_requested,
+    take_signal_requests,
+)
 from agentos.actors.stall import stalled
 from agentos.agents.registry import AgentRegistry
 from agentos.events import model as ev
@@ -101,12 +108,14 @@ class SupervisorActor(LoopActor):
         self._cancel_watch: asyncio.Task[None] | None = None
 
     def on_start(self) -> None:
+        # other processes may cancel or signal runs driven here: request files in a data
+        # dir, or commands through a store shared without one
         root = data_dir(self.store)
-        if root is not None:  # other processes may ask to cancel runs driven here
-            self._cancel_watch = self.loop.create_task(self._watch_cancel_requests(root))
+        watch = self._watch_requests(root) if root is not None else self._watch_commands()
+        self._cancel_watch = self.loop.create_task(watch)
 
-    async def _watch_cancel_requests(self, root: Path) -> None:
-        """Turn the cancel and signal requests for runs driven here into facts."""
+    async def _watch_requests(self, root: Path) -> None:
+        """Turn the cancel and signal request files for runs driven here into facts."""
         while True:
             await asyncio.sleep(POLL)
             # one listdir on the loop; the files are read off it, when there are any
@@ -116,6 +125,27 @@ class SupervisorActor(LoopActor):
             if self._runs and signal_requested(root, self._runs):
                 for signal in await asyncio.to_thread(take_signal_requests, root, [*self._runs]):
                     self.actor_ref.tell(signal)
+
+    async def _watch_commands(self) -> None:
+        """Turn the store's commands for runs driven here into facts, when a notification
+        says some were sent (and every few seconds, in case one was missed)."""
+        with self.store.wakeups(COMMANDS) as sent:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(COMMANDS_POLL):
+                        await sent.wait()
+                sent.clear()
+                if not self._runs:
+                    continue
+                try:
+                    taken = await self.store.take_commands([*self._runs])
+                except Exception:  # the store is closing or unreachable: try again later
+                    log.warning("could not read commands", exc_info=True)
+                    continue
+                for run_id, kind, payload in taken:
+                    fact = command_fact(run_id, kind, payload)
+                    if fact is not None:
+                        self.actor_ref.tell(fact)
 
     # messages
 

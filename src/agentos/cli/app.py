@@ -11,8 +11,10 @@ import click
 from agentos.cli.cancel import cancel_command
 from agentos.cli.console import error_console
 from agentos.cli.demo import demo_command
+from agentos.cli.diff import diff_command
 from agentos.cli.errors import CliError, explain, usage
 from agentos.cli.events import events_command
+from agentos.cli.graphs import graphs_command
 from agentos.cli.replay import replay_command
 from agentos.cli.resume import resume_command
 from agentos.cli.run import run_command
@@ -20,6 +22,7 @@ from agentos.cli.runs import runs_command
 from agentos.cli.serve import serve_command
 from agentos.cli.settings import Settings
 from agentos.cli.signal import signal_command
+from agentos.cli.worker import worker_command
 from agentos.eventstore.jsonl import default_root
 from agentos.eventstore.postgres import is_store_url
 
@@ -82,12 +85,15 @@ def cli(ctx: click.Context, data: Path | None, store: str | None, debug: bool) -
 for command in (
     run_command,
     runs_command,
+    graphs_command,
     events_command,
+    diff_command,
     replay_command,
     resume_command,
     cancel_command,
     demo_command,
     serve_command,
     signal_command,
+    worker_command,
 ):
     cli.add_command(command)

@@ -31,6 +31,35 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, name)
     );
     """,
+    # members, the run queue, commands for the owner of a run; a run that ended
+    """
+    ALTER TABLE runs ADD COLUMN ended boolean NOT NULL DEFAULT false;
+    CREATE INDEX runs_open ON runs (created_at) WHERE NOT ended;
+    CREATE TABLE members (
+        member_id integer PRIMARY KEY,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        capacity integer NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE run_queue (
+        run_id text PRIMARY KEY,
+        spec text NOT NULL,
+        inputs text NOT NULL,
+        budget text,
+        member integer,
+        queued_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE TABLE commands (
+        id bigserial PRIMARY KEY,
+        run_id text NOT NULL,
+        kind text NOT NULL,
+        payload text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX commands_run ON commands (run_id);
+    """,
 )
 
 #: whether an owner id still has a live process behind it (its session holds the lock)
@@ -64,15 +93,15 @@ RELEASE = """
 APPEND_GROUP = """
     WITH b AS (
         SELECT * FROM unnest(%(runs)s::text[], %(epochs)s::bigint[], %(expected)s::bigint[],
-                             %(last)s::bigint[], %(create)s::bool[])
-            AS b(run_id, epoch, expected, last, creates)
+                             %(last)s::bigint[], %(create)s::bool[], %(ends)s::bool[])
+            AS b(run_id, epoch, expected, last, creates, ends)
     ), made AS (
-        INSERT INTO runs (run_id, owner, epoch, last_seq)
-        SELECT b.run_id, %(owner)s, b.epoch, b.last FROM b WHERE b.creates
+        INSERT INTO runs (run_id, owner, epoch, last_seq, ended)
+        SELECT b.run_id, %(owner)s, b.epoch, b.last, b.ends FROM b WHERE b.creates
         ON CONFLICT (run_id) DO NOTHING
         RETURNING run_id
     ), moved AS (
-        UPDATE runs r SET last_seq = b.last FROM b
+        UPDATE runs r SET last_seq = b.last, ended = b.ends FROM b
         WHERE NOT b.creates AND r.run_id = b.run_id AND r.owner = %(owner)s
           AND r.epoch = b.epoch AND r.last_seq = b.expected
         RETURNING r.run_id
@@ -92,6 +121,17 @@ APPEND_GROUP = """
                pg_notify(%(channel)s, CASE WHEN length(s) < 7900 THEN s ELSE '' END)
            END
     FROM names
+"""
+
+
+#: a command for whatever process owns the run (its supervisor takes it), and a wake-up
+SEND_COMMAND = """
+    WITH c AS (INSERT INTO commands (run_id, kind, payload) VALUES (%(run)s, %(kind)s, %(data)s))
+    SELECT pg_notify(%(channel)s, '#commands')
+"""
+TAKE_COMMANDS = """
+    DELETE FROM commands WHERE run_id = ANY(%(runs)s::text[])
+    RETURNING id, run_id, kind, payload
 """
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentos.events.model import TERMINAL_TYPES
 from agentos.eventstore.base import ConcurrencyError, StoreError, StoreWriteError
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,14 @@ class Queued:
 
     def __post_init__(self) -> None:
         self.last = self.rows[-1][0]
+
+
+_TERMINAL = tuple(f'"type":"{t}"' for t in sorted(TERMINAL_TYPES))
+
+
+def ends_run(line: str) -> bool:
+    """Whether a stored event line is its run's terminal event."""
+    return any(mark in line for mark in _TERMINAL)
 
 
 #: runs a group on a pooled connection: (params) -> the run ids that moved
@@ -145,6 +154,7 @@ class GroupWriter:
             "expected": [],
             "last": [],
             "create": [],
+            "ends": [],
             "e_runs": [],
             "e_seqs": [],
             "e_events": [],
@@ -155,6 +165,7 @@ class GroupWriter:
             params["expected"].append(items[0].expected)
             params["last"].append(items[-1].last)
             params["create"].append(items[0].create)
+            params["ends"].append(ends_run(items[-1].rows[-1][1]))
             for item in items:
                 for seq, line in item.rows:
                     params["e_runs"].append(run_id)

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from agentos._exceptions import ArtifactNotFoundError as ArtifactNotFoundError
@@ -212,6 +212,26 @@ class EventStore(ABC):
                         await flag.wait()
         finally:
             self._subscribers.remove(run_id, entry)
+
+    @contextlib.contextmanager
+    def wakeups(self, key: str) -> Iterator[asyncio.Event]:
+        """An event set each time an append here, or a notification the store receives
+        from other processes, names `key` (a run id, or a key such as `#queue`)."""
+        entry = self._subscribers.add(key)
+        try:
+            yield entry[1]
+        finally:
+            self._subscribers.remove(key, entry)
+
+    async def send_command(self, run_id: str, kind: str, payload: dict[str, Any]) -> None:
+        """Hand a command (`cancel`, `signal`) to whatever process drives the run, for a
+        store shared by processes that have no common data dir; RunLockedError here."""
+        raise RunLockedError(f"run {run_id} is driven elsewhere, out of this store's reach")
+
+    async def take_commands(self, run_ids: Collection[str]) -> list[tuple[str, str, Any]]:
+        """The commands sent for `run_ids` (run id, kind, payload), taken: each is
+        returned once, to one taker. None for a store without commands."""
+        return []
 
     def _notify(self, run_id: str) -> None:
         self._subscribers.notify(run_id)

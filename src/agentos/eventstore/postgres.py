@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Collection, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -27,6 +27,8 @@ from agentos.eventstore._pg_schema import (
     CLAIM,
     OWNER_ALIVE,
     RELEASE,
+    SEND_COMMAND,
+    TAKE_COMMANDS,
     migrate,
 )
 from agentos.eventstore._pg_session import encode_rows, load_psycopg, owner_session, safe_url
@@ -295,14 +297,18 @@ class PostgresEventStore(EventStore):
 
     # reading
 
-    async def _fetchall(self, query: str, params: Sequence[Any]) -> list[Any]:
+    async def query(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[Any]:
+        """Run one statement on the store's pool, on its loop; the rows it returns (the
+        members, queue and commands of `pg_cluster` use it)."""
+
         async def go() -> list[Any]:
             async with self._pool.connection() as conn:
-                cur = await conn.execute(query, params)
-                rows: list[Any] = await cur.fetchall()
-                return rows
+                cur = await conn.execute(sql, params)
+                return await cur.fetchall() if cur.description is not None else []
 
         return await self._call(go())
+
+    _fetchall = query
 
     async def _fetchone(self, query: str, params: Sequence[Any]) -> Any:
         rows = await self._fetchall(query, params)
@@ -353,6 +359,16 @@ class PostgresEventStore(EventStore):
             'SELECT run_id FROM runs WHERE last_seq > 0 ORDER BY run_id COLLATE "C"', ()
         )
         return [r[0] for r in rows]
+
+    # commands for a run's owner (cancel, signal), from any process
+
+    async def send_command(self, run_id: str, kind: str, payload: dict[str, Any]) -> None:
+        data = {"run": run_id, "kind": kind, "data": orjson.dumps(payload).decode()}
+        await self.query(SEND_COMMAND, {**data, "channel": self.channel})
+
+    async def take_commands(self, run_ids: Collection[str]) -> list[tuple[str, str, Any]]:
+        rows = await self.query(TAKE_COMMANDS, {"runs": list(run_ids)})
+        return [(r[1], r[2], orjson.loads(r[3])) for r in sorted(rows)]
 
     # artifacts
 

@@ -1,0 +1,230 @@
+"""Members on one PostgreSQL store: queued runs claimed once, orphans taken over after
+kill -9 (a takeover is a resume), a paused owner fenced out, commands to the owner."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pg_agents import graph
+
+from agentos.actors.cancel import cancel_elsewhere
+from agentos.actors.signals import send_signal
+from agentos.agents import AgentRegistry
+from agentos.cluster import Member
+from agentos.events.model import Envelope
+from agentos.eventstore.pg_cluster import Membership, enqueue
+from agentos.eventstore.postgres import PostgresEventStore
+from agentos.graphs import load_graph
+from agentos.state import fold
+
+HERE = Path(__file__).parent
+AGENTOS = str(Path(sys.executable).parent / "agentos")
+
+
+def spec_doc(sleep: float = 0.05) -> dict[str, Any]:
+    return load_graph(graph(sleep)).model_dump(mode="json")
+
+
+async def all_ended(store: PostgresEventStore, run_ids: list[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = await store.query(
+            "SELECT count(*) FROM runs WHERE run_id = ANY(%(r)s) AND ended", {"r": run_ids}
+        )
+        if rows[0][0] == len(run_ids):
+            return
+        assert time.monotonic() < deadline, f"{rows[0][0]} of {len(run_ids)} runs ended"
+        await asyncio.sleep(0.05)
+
+
+async def check_logs(store: PostgresEventStore, run_ids: list[str]) -> list[list[Envelope]]:
+    """Every run succeeded, seqs contiguous, no attempt of a node succeeded twice."""
+    logs = []
+    for run_id in run_ids:
+        events = await store.read_all(run_id)
+        assert [e.seq for e in events] == list(range(1, len(events) + 1)), run_id
+        assert fold(events).status == "succeeded", run_id
+        done = Counter(e.node for e in events if e.type == "node_succeeded")
+        assert set(done.values()) == {1}, (run_id, done)
+        logs.append(events)
+    return logs
+
+
+def worker(url: str, capacity: int = 50, ttl: float = 10.0) -> subprocess.Popen[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    env["AGENTOS_STORE"] = url
+    cmd = [AGENTOS, "worker", "--capacity", str(capacity)]
+    return subprocess.Popen([*cmd, "--ttl", str(ttl)], env=env, stderr=subprocess.PIPE, text=True)
+
+
+async def test_queued_runs_are_claimed_once_across_members(pg_url: str) -> None:
+    registry = AgentRegistry()
+    stores = [PostgresEventStore(pg_url) for _ in range(2)]
+    members = [Member(s, registry, capacity=5) for s in stores]
+    tasks = [asyncio.create_task(m.run()) for m in members]
+    run_ids = [f"q{i}" for i in range(30)]
+    try:
+        for run_id in run_ids:
+            await enqueue(stores[0], run_id, spec_doc(0.01), {"n": 1}, None)
+        await all_ended(stores[0], run_ids)
+        logs = await check_logs(stores[0], run_ids)
+    finally:
+        for m in members:
+            m.stop()
+        await asyncio.gather(*tasks)
+        for s in stores:
+            await s.close()
+    owners = Counter(
+        e.data.output["pid"] for log in logs for e in log if e.type == "node_succeeded"
+    )
+    assert sum(owners.values()) == 30 * 4  # one process here: both members ran nodes
+    assert not await_queue_left(pg_url)
+
+
+def await_queue_left(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM run_queue").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_kill_9_of_a_member_its_runs_are_taken_over(pg_url: str) -> None:
+    store = PostgresEventStore(pg_url)
+    first = worker(pg_url)
+    second = None
+    run_ids = [f"k{i}" for i in range(40)]
+    try:
+        await Membership(store, 1).join()  # the schema exists before the workers race
+        for run_id in run_ids:
+            await enqueue(store, run_id, spec_doc(0.3), {}, None)
+        # the first worker takes them all (capacity 50), then dies mid-run
+        deadline = time.monotonic() + 30
+        while len(await store.query("SELECT run_id FROM runs WHERE last_seq > 3", ())) < 40:
+            assert time.monotonic() < deadline, "the first worker never started the runs"
+            await asyncio.sleep(0.05)
+        before = {r: await store.read_all(r) for r in run_ids}
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        killed_at = time.monotonic()
+        second = worker(pg_url)
+        await all_ended(store, run_ids)
+        took = time.monotonic() - killed_at
+        logs = await check_logs(store, run_ids)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+        await store.close()
+    assert took < 60
+    for run_id, log in zip(run_ids, logs, strict=True):
+        kept = before[run_id]
+        assert log[: len(kept)] == kept  # every acknowledged event is still there
+        pids = {e.data.output["pid"] for e in log if e.type == "node_succeeded"}
+        assert second.pid in pids or all(e.seq <= len(kept) for e in log)
+    retried = [e for log in logs for e in log if e.type == "node_retrying"]
+    assert retried and all("interrupted" in e.data.error for e in retried)
+
+
+async def test_a_paused_owner_is_swept_and_fenced_out(pg_url: str) -> None:
+    store = PostgresEventStore(pg_url)
+    paused = worker(pg_url, ttl=2.0)
+    other = None
+    run_ids = [f"p{i}" for i in range(5)]
+    try:
+        await Membership(store, 1).join()
+        for run_id in run_ids:
+            await enqueue(store, run_id, spec_doc(1.0), {}, None)
+        deadline = time.monotonic() + 30
+        while len(await store.query("SELECT 1 FROM runs WHERE last_seq > 3", ())) < 5:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        os.kill(paused.pid, signal.SIGSTOP)
+        other = worker(pg_url, ttl=2.0)
+        await all_ended(store, run_ids)
+        os.kill(paused.pid, signal.SIGCONT)  # it wakes up owning nothing it can write
+        paused.wait(30)  # swept out: it stops by itself
+        logs = await check_logs(store, run_ids)
+    finally:
+        for proc in (paused, other):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        await store.close()
+    assert paused.returncode is not None
+    epochs = await_epochs(pg_url, run_ids)
+    assert all(e >= 2 for e in epochs)  # every run was claimed again
+    for log in logs:
+        assert fold(log).status == "succeeded"
+
+
+def await_epochs(url: str, run_ids: list[str]) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT epoch FROM runs WHERE run_id = ANY(%s)", (run_ids,)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+async def test_cancel_and_signal_reach_the_member_that_owns_the_run(pg_url: str) -> None:
+    owner_store, other_store = PostgresEventStore(pg_url), PostgresEventStore(pg_url)
+    registry = AgentRegistry()
+    member = Member(owner_store, registry, capacity=5)
+    task = asyncio.create_task(member.run())
+    waiting = {
+        "name": "approve",
+        "nodes": [
+            {"name": "a", "agent": "pg_agents:step"},
+            {"name": "approval", "after": ["a"], "wait": "approval"},
+            {"name": "b", "agent": "pg_agents:step", "after": ["approval"]},
+        ],
+    }
+    doc = load_graph(waiting).model_dump(mode="json")
+    try:
+        for run_id in ("s1", "s2"):
+            await enqueue(other_store, run_id, doc, {}, None)
+        for run_id in ("s1", "s2"):
+            deadline = time.monotonic() + 30
+            while (await load(other_store, run_id)) != "waiting":
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+        state = await send_signal(other_store, "s1", "approval", {"approved": True, "by": "ana"})
+        assert state.nodes["approval"].output == {"approved": True, "by": "ana"}
+        ended = await cancel_elsewhere(other_store, "s2", "not needed")
+        assert ended.status == "cancelled" and ended.error == "not needed"
+        await all_ended(other_store, ["s1", "s2"])
+        assert (await load(other_store, "s1")) == "succeeded"
+    finally:
+        member.stop()
+        await task
+        await owner_store.close()
+        await other_store.close()
+
+
+async def load(store: PostgresEventStore, run_id: str) -> str:
+    try:
+        return fold(await store.read_all(run_id)).status
+    except Exception:
+        return "absent"
+
+
+def test_the_worker_needs_a_postgres_store(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AGENTOS_STORE"}
+    res = subprocess.run(
+        [AGENTOS, "--data", str(tmp_path), "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert "needs a shared PostgreSQL store" in res.stderr and "Traceback" not in res.stderr
