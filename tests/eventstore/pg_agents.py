@@ -1,4 +1,5 @@
-"""Agents for the members' tests, importable by `agentos worker` subprocesses."""
+"""Agents for the Postgres store's tests, importable as pg_agents:NAME (also by the
+`agentos worker` subprocesses of the members' tests)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import os
 from typing import Any
 
 from agentos.actors import NodeContext
+
+
+async def echo(ctx: NodeContext) -> dict[str, Any]:
+    """Return the node's name and its upstream nodes."""
+    return {"node": ctx.node, "upstream": sorted(ctx.upstream)}
 
 
 async def step(ctx: NodeContext) -> dict[str, Any]:
