@@ -19,6 +19,8 @@ from agentos.agents.registry import AgentRegistry
 from agentos.api import (
     dashboard,
     metrics,
+    routes_catalog,
+    routes_diff,
     routes_nodes,
     routes_resources,
     routes_runs,
@@ -47,6 +49,7 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     resolve_source: Callable[[str], Path] = from_cwd,
     store: str | Callable[[], EventStore] | None = None,
+    capacity: int = 100,
 ) -> FastAPI:
     """The app over `data_dir` (default AGENTOS_DATA_DIR or ./data).
 
@@ -59,7 +62,10 @@ def create_app(
     postgresql:// URL, or a factory of the store. Supervisors start in the lifespan,
     on the server's loop, and runs left unfinished are resumed there. Lifecycle lines go
     to the `agentos.lifecycle` logger; traces are on when the OTEL_* variables ask
-    (InvalidInputError when they cannot be, see `agentos.observe.otel_env`).
+    (InvalidInputError when they cannot be, see `agentos.observe.otel_env`). On a
+    PostgreSQL store the server is a member (`agentos.cluster`): `POST /runs` queues a
+    run for the first member with room, and it drives up to `capacity` runs itself,
+    taking over those whose process died.
     """
     root = Path(data_dir) if data_dir is not None else default_root()
     token = token if token is not None else os.environ.get("AGENTOS_API_TOKEN") or None
@@ -77,7 +83,9 @@ def create_app(
         )
         app.state.runtime = runtime
         try:
-            app.state.resumed = await runtime.resume_unfinished()
+            if isinstance(runtime.store, PostgresEventStore):
+                runtime.start_member(capacity)  # it takes over orphans: no resume here
+            app.state.resumed = [] if runtime.member else await runtime.resume_unfinished()
             for run_id in app.state.resumed:
                 observed.resumed(await runtime.state(run_id))
             yield
@@ -107,7 +115,9 @@ def create_app(
     secured = [Depends(require_token)]
     routers = (
         routes_resources.router,
+        routes_catalog.router,
         routes_runs.router,
+        routes_diff.router,
         routes_nodes.router,
         routes_signals.router,
         metrics.router,

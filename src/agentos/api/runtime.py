@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -15,19 +16,27 @@ from typing import Any
 from agentos._exceptions import InvalidEventError
 from agentos.actors._loop import LoopThread
 from agentos.actors.stall import RunStalledError
-from agentos.actors.supervisor import Supervisor
+from agentos.actors.supervisor import Supervisor, new_run_id
 from agentos.actors.supervisor_actor import Listener
 from agentos.agents.registry import AgentRegistry, default_registry
 from agentos.api.stalls import stalled_view
+from agentos.cluster.member import Member
 from agentos.eventstore.base import CorruptLogError, EventStore, StoreError, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
+from agentos.eventstore.pg_cluster import enqueue
+from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Budget
 from agentos.graphs.spec import GraphSpec
+from agentos.routing.router import Router
+from agentos.routing.what_if import WhatIf
 from agentos.state.fold import Folding
 from agentos.state.run_state import RunState
 
 log = logging.getLogger(__name__)
+
+#: seconds `start_run` of a member waits for a queued run to start before answering
+QUEUED_WAIT = 5.0
 
 
 def from_cwd(source: str) -> Path:
@@ -72,6 +81,8 @@ class Runtime:
         self._loop: LoopThread | None = None
         self._stalls: dict[str, RunStalledError] = {}  # runs whose append failed, until resumed
         self._watchers: dict[str, asyncio.Task[RunStalledError | None]] = {}
+        self.member: Member | None = None  # set by `start_member` (a shared store)
+        self._member_run: concurrent.futures.Future[None] | None = None
 
     def supervisor(self, graph: str) -> Supervisor:
         """The supervisor of `graph`; UnknownGraphError for an unknown graph."""
@@ -119,13 +130,51 @@ class Runtime:
     async def start_run(
         self, graph: str, inputs: Mapping[str, Any], budget: Budget | None = None
     ) -> str:
-        """Start a run of `graph` in the background; returns its id once it is durable."""
+        """Start a run of `graph` in the background; returns its id once it is durable.
+
+        A member of a shared store queues it instead: whichever member has room first
+        starts it (this one, usually); its id returns once its log exists, or after
+        `QUEUED_WAIT` seconds when every member is full (it starts when one has room)."""
+        if self.member is not None:
+            spec = self.catalog.resolved(graph)
+            merged = {**spec.inputs, **_with_workspace(spec, inputs, self.resolve_source)}
+            run_id = new_run_id()
+            limits = budget.model_dump() if budget is not None else None
+            assert isinstance(self.store, PostgresEventStore)
+            await enqueue(self.store, run_id, spec.model_dump(mode="json"), merged, limits)
+            await self._until_created(run_id)
+            return run_id
         sup = self.supervisor(graph)
         run_id = await sup.start_run(
-            _with_workspace(sup, inputs, self.resolve_source), budget=budget
+            _with_workspace(sup.spec, inputs, self.resolve_source), budget=budget
         )
         self._watch(sup, run_id)
         return run_id
+
+    async def _until_created(self, run_id: str) -> None:
+        with self.store.wakeups(run_id) as appended, contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(QUEUED_WAIT):
+                while not await self.store.exists(run_id):
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.05):
+                            await appended.wait()
+                    appended.clear()
+
+    def start_member(self, capacity: int) -> None:
+        """Be a member of the shared store: drive queued and orphaned runs, up to
+        `capacity` at once, on the runtime's loop thread."""
+        assert isinstance(self.store, PostgresEventStore)
+        if self._loop is None:
+            self._loop = LoopThread()
+        self.member = Member(
+            self.store,
+            self.agents,
+            capacity=capacity,
+            router=Router(self.catalog.pool),
+            graphs=self._registered,
+            listeners=self.listeners,
+        )
+        self._member_run = asyncio.run_coroutine_threadsafe(self.member.run(), self._loop.loop)
 
     async def resume(self, run_id: str) -> RunState:
         """Carry on a stalled or interrupted run; RunStalledError if it stalls at once."""
@@ -176,10 +225,12 @@ class Runtime:
             return None
         return None
 
-    async def replay(self, run_id: str, from_step: int | str) -> str:
+    async def replay(
+        self, run_id: str, from_step: int | str, what_if: WhatIf | None = None
+    ) -> str:
         """Fork a replay of `run_id` from a step with the supervisor of its graph."""
         state = await self.state(run_id)
-        return await self.supervisor(state.graph).replay(run_id, from_step)
+        return await self.supervisor(state.graph).replay(run_id, from_step, what_if)
 
     async def state(self, run_id: str) -> RunState:
         """The run's state folded from its log (UnknownRunError when it has none,
@@ -269,6 +320,9 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop every supervisor and close the store; unfinished runs stay resumable."""
+        if self.member is not None and self._loop is not None and self._member_run is not None:
+            self._loop.loop.call_soon_threadsafe(self.member.stop)
+            await asyncio.wrap_future(self._member_run)
         for task in [*self._retiring, *self._watchers.values()]:
             task.cancel()
         await asyncio.gather(*self._retiring, *self._watchers.values(), return_exceptions=True)
@@ -313,14 +367,14 @@ def _rewritten(
 
 
 def _with_workspace(
-    sup: Supervisor, inputs: Mapping[str, Any], resolve_source: Callable[[str], Path]
+    spec: GraphSpec, inputs: Mapping[str, Any], resolve_source: Callable[[str], Path]
 ) -> dict[str, Any]:
     """The inputs with a relative workspace source made absolute by `resolve_source`."""
     merged = dict(inputs)
-    key = sup.spec.workspace
+    key = spec.workspace
     if key is None:
         return merged
-    value = merged.get(key, sup.spec.inputs.get(key))
+    value = merged.get(key, spec.inputs.get(key))
     if isinstance(value, str) and value and not Path(value).is_absolute():
         merged[key] = str(resolve_source(value))
     return merged

@@ -88,6 +88,13 @@ def dashboard_url(host: str, port: int, token: str | None) -> str:
     show_default=True,
     help="Log lines (run lifecycle, server) as text or as one JSON object per line.",
 )
+@click.option(
+    "--capacity",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="With --store postgresql://...: runs this member drives at once.",
+)
 @pool_option
 def serve_command(
     host: str,
@@ -96,13 +103,16 @@ def serve_command(
     allow_agents: str | None,
     allowed_hosts: str | None,
     log_format: str,
+    capacity: int,
     pool_file: Path | None,
 ) -> None:
     """Serve the HTTP API and dashboard over the data dir until interrupted.
 
     Clients need the token (AGENTOS_API_TOKEN, else the one kept in DATA/.api-token,
     made on first start); the dashboard URL printed at start holds it. Unfinished runs in
-    the data dir are resumed by the server.
+    the data dir are resumed by the server. With --store postgresql://... the server is a
+    member of that store, as `agentos worker` is: new runs are queued for the first
+    member with room, and runs whose process died are taken over.
     """
     if no_auth and not is_loopback(host):
         raise usage(f"--no-auth serves anonymous clients: refused on {host}, not a loopback")
@@ -137,6 +147,7 @@ def serve_command(
             allowed_hosts=served_hosts(host, allowed_hosts),
             resolve_source=resolve_source,
             store=store_url,
+            capacity=capacity,
         )
     except InvalidInputError as exc:  # OTEL_* asks for traces that cannot be made
         raise usage(str(exc), "fix the OTEL_* variables") from exc
