@@ -33,8 +33,10 @@ AgentOSError
  ├── AgentNotAllowedError (PermissionError)      -> 403
  ├── RoutingError                                no model could serve a node
  │    ├── NoModelFitsError
+ │    ├── UnconfiguredModelError                 a replay's recorded model is not in the pool
  │    └── AllProvidersFailedError [routing.router]
  ├── ProviderError                               a retryable failure of one provider
+ │    └── StreamCutError                         a streamed answer broke off
  ├── NoModelError (RuntimeError)                 a node without a context profile
  ├── BudgetExceededError (RuntimeError)
  ├── RunEndedError (RuntimeError)
@@ -275,3 +277,11 @@ class AgentExitError(AgentOSError):
     def __init__(self, raised: BaseException) -> None:
         super().__init__(str(raised))
         self.raised = raised
+
+
+class UnconfiguredModelError(RoutingError):
+    """A replay needs a provider or model the pool no longer has."""
+
+
+class StreamCutError(ProviderError):
+    """A streamed answer ended or broke before it was whole (retryable)."""

@@ -94,7 +94,8 @@ async def test_an_exiting_agent_fails_its_attempt_and_nothing_else(
         state = await bad.run(timeout=10)
         assert state.status == "failed"
         failed = [e for e in await store.read_all(state.run_id) if e.type == "node_failed"]
-        assert [(e.data.error_type, e.data.error) for e in failed] == [(kind, RAISED[kind])]  # type: ignore[attr-defined]
+        errors = [(e.data.error_type, e.data.error) for e in failed]  # type: ignore[attr-defined]
+        assert errors == [(kind, f"{kind}: {RAISED[kind]}")]
 
         released.set()
         assert (await good.wait(waiting, timeout=10)).status == "succeeded"

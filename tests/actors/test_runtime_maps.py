@@ -114,7 +114,7 @@ async def test_a_failed_instance_fails_the_run_by_default(
     register(registry, ["a", "b", "c"], fail={1})
     state = await start(map_graph()).run(timeout=10)
     assert state.status == "failed"
-    assert state.error == "node researcher[1] failed: no answer for b"
+    assert state.error == "node researcher[1] failed: RuntimeError: no answer for b"
     assert state.nodes["writer"].status == "pending"
 
 
@@ -126,7 +126,7 @@ async def test_continue_marks_the_failed_items_for_the_join(
     assert state.status == "succeeded"
     assert seen.writer == [
         {"answer": "about a"},
-        {"failed": True, "index": 1, "error": "no answer for b"},
+        {"failed": True, "index": 1, "error": "RuntimeError: no answer for b"},
         {"answer": "about c"},
     ]
     assert state.nodes["researcher"].output == {"items": seen.writer, "failed": [1]}

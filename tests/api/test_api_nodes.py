@@ -114,13 +114,13 @@ async def test_a_failed_run_shows_input_attempts_and_the_whole_error(
     assert flaky_node["output"] == {"seen": "ttt", "k": 1}
     assert [a["outcome"] for a in flaky_node["attempts"]] == ["failed", "succeeded"]
     first = flaky_node["attempts"][0]
-    assert first["error"] == {"error_type": "KeyError", "message": "'questions'"}
+    assert first["error"] == {"error_type": "KeyError", "message": "KeyError: 'questions'"}
     assert first["retry_in"] == 0
     assert flaky_node["error"] is None  # the node succeeded in the end
 
     broken_node = await node(client, run_id, "broken")
     assert broken_node["status"] == "failed"
-    assert broken_node["error"] == {"error_type": "ValueError", "message": LONG}
+    assert broken_node["error"] == {"error_type": "ValueError", "message": f"ValueError: {LONG}"}
     assert broken_node["input"]["upstream"]["flaky"]["output"] == {"seen": "ttt", "k": 1}
 
     never = await node(client, run_id, "after_broken")

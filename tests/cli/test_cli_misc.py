@@ -58,14 +58,14 @@ def test_demo_calls_run_demo(
     class Result:
         exit_code = 3
 
-    async def fake(repo: Any, pr: int, data_dir: Any, console: Any) -> Result:
-        calls.append((repo, pr, data_dir))
+    async def fake(repo: Any, pr: int, data_dir: Any, console: Any, pool: Any) -> Result:
+        calls.append((repo, pr, data_dir, pool))
         return Result()
 
     monkeypatch.setattr(demo_run, "run_demo", fake)
     result = invoke("demo", "--repo", str(tmp_path), "--pr", "9")
     assert result.exit_code == 3
-    assert calls == [(tmp_path.resolve(), 9, data)]
+    assert calls == [(tmp_path.resolve(), 9, data, None)]
     result = invoke("demo", "--repo", str(tmp_path / "missing"))
     assert result.exit_code == 2 and "not found" in result.stderr
 

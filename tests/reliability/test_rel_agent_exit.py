@@ -92,7 +92,7 @@ async def test_an_agent_that_exits_fails_its_run_and_the_server_carries_on(
                 (event,) = res.json()["events"]
                 assert (event["data"]["error_type"], event["data"]["error"]) == (
                     kind,
-                    MESSAGES[kind],
+                    f"{kind}: {MESSAGES[kind]}",
                 )
 
                 assert (await c.get("/health")).status_code == 200

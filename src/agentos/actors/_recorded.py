@@ -3,6 +3,7 @@ read from the store (the run's log since the last read, and the logs it was fork
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from typing import Any
 
@@ -28,30 +29,33 @@ class Recordings:
         self.store = store
         self.node = node
         self._books: OrderedDict[str, RecordBook] = OrderedDict()
+        self._reading = asyncio.Lock()
 
     def mine(self, node: str) -> bool:
         """Whether an event's node is this node or one of its map instances."""
         return node == self.node or node.startswith(f"{self.node}[")
 
-    async def book(self, run_id: str, refresh: bool) -> RecordBook:
-        """The run's book; read on from its log when `refresh` (a new attempt's first call)
-        or when it is new (its sources are read then too)."""
-        book = self._books.get(run_id)
-        if book is not None and not refresh:
+    async def book(self, run_id: str, node: str, attempt: int, first: bool) -> RecordBook:
+        """The run's book, read on from its log at an attempt's `first` call (a loop pass
+        starts its attempts at 1 again) or when it has not seen the attempt start yet, and
+        from its sources' logs when it is new."""
+        async with self._reading:  # one read at a time: none feeds an event twice
+            book = self._books.get(run_id)
+            if book is None:
+                book = RecordBook(run_id, self.mine)
+                await self._read(book)
+                await self._inherit(book)
+            elif first or not book.knows(node, attempt):
+                await self._read(book)
+            self._books[run_id] = book
             self._books.move_to_end(run_id)
+            while len(self._books) > KEEP:
+                self._books.popitem(last=False)
             return book
-        fresh = book is None
-        if book is None:
-            book = RecordBook(run_id, self.mine)
-        async for event in self.store.read(run_id, after_seq=book.last_seq):
+
+    async def _read(self, book: RecordBook) -> None:
+        async for event in self.store.read(book.run_id, after_seq=book.last_seq):
             book.feed(event)
-        if fresh:
-            await self._inherit(book)
-        self._books[run_id] = book
-        self._books.move_to_end(run_id)
-        while len(self._books) > KEEP:
-            self._books.popitem(last=False)
-        return book
 
     async def _inherit(self, book: RecordBook) -> None:
         """Read the answers of the runs a fork came from (a deleted one is skipped)."""

@@ -28,7 +28,7 @@ from agentos.machine.effects import Dispatch
 from agentos.machine.facts import ModelCall, NodeDone
 from agentos.routing.messages import Chat
 from agentos.routing.providers import CompletionResponse
-from agentos.routing.recorded import answer_doc, answer_name, is_large
+from agentos.routing.recorded import answer_doc, answer_name, is_large, request_digest
 from agentos.routing.router import AllProvidersFailedError, Attempt, Router
 from agentos.routing.streaming import Deltas
 from agentos.tools.workspace import FileWrite, Workspace
@@ -103,25 +103,29 @@ class NodeActor(LoopActor):
         writes: list[FileWrite] = []
         started = time.perf_counter()
         done = NodeDone(run_id=job.run_id, node=job.node, attempt=job.attempt, ok=True)
+        limit = asyncio.timeout(job.timeout or None)  # the policy's, for the whole call
         try:
             ctx = self._context(job, writes, flag)
             if job.context is not None:
                 name = f"context-{job.context.manifest.context_sha256[:16]}"
                 ctx.artifacts[name] = {"text": job.context.text}
-            result = await self._call(ctx, job.timeout)
+            result = await self._call(ctx, limit)
             done.output, done.next = _normalize(result)
             if ctx.artifacts:
                 done.artifacts = await self._store_artifacts(job.run_id, ctx.artifacts)
         except (asyncio.CancelledError, GeneratorExit):
             raise  # the run was cancelled or the supervisor is stopping: nothing to report
-        except TimeoutError:
-            flag.set()  # the attempt is over: a thread agent may stop
+        except TimeoutError as exc:
             done.ok, done.error_type = False, "TimeoutError"
-            done.error = f"timed out after {job.timeout}s"
+            if limit.expired():
+                flag.set()  # the attempt is over: a thread agent may stop
+                done.error = f"timed out after {job.timeout}s (the node's policy timeout)"
+            else:  # the agent's own TimeoutError is its error like any other
+                done.error = error_text(exc)
         except BaseException as exc:  # an agent's failure (even sys.exit) becomes node_failed
             exc = exc.raised if isinstance(exc, AgentExitError) else exc
             done.ok, done.error_type = False, type(exc).__name__
-            done.error = str(exc) or repr(exc)
+            done.error = error_text(exc)
         done.duration_ms = (time.perf_counter() - started) * 1000
         done.writes = writes
         self.supervisor.tell(done)
@@ -137,7 +141,7 @@ class NodeActor(LoopActor):
             stored[name] = {"sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob)}
         return stored
 
-    async def _call(self, ctx: NodeContext, timeout: float | None) -> Any:
+    async def _call(self, ctx: NodeContext, limit: asyncio.Timeout) -> Any:
         if self._async_agent:
             pending: Any = _contained(self.agent(ctx))
         else:
@@ -146,10 +150,10 @@ class NodeActor(LoopActor):
             future = self.executor.submit(self.agent, ctx)
             future.add_done_callback(functools.partial(_late, ctx))
             pending = _contained(asyncio.wrap_future(future, loop=self.loop))
-        result = await asyncio.wait_for(pending, timeout) if timeout else await pending
-        if inspect.isawaitable(result):
-            result = _contained(result)
-            result = await asyncio.wait_for(result, timeout) if timeout else await result
+        async with limit:
+            result = await pending
+            if inspect.isawaitable(result):
+                result = await _contained(result)
         return result
 
     def _context(
@@ -162,9 +166,10 @@ class NodeActor(LoopActor):
         calls = itertools.count()  # the index of each model call in the attempt
 
         def complete(
-            prompt: str, max_tokens: int, chat: Chat, stream: bool
+            prompt: str, max_tokens: int, chat: Chat, stream: bool | None
         ) -> Awaitable[CompletionResponse]:
-            return self._complete(job, prompt, max_tokens, deadline, chat, next(calls), stream)
+            streamed = job.stream if stream is None else stream
+            return self._complete(job, prompt, max_tokens, deadline, chat, next(calls), streamed)
 
         return NodeContext(
             run_id=job.run_id,
@@ -197,7 +202,7 @@ class NodeActor(LoopActor):
         loop pass, call index and request digest), else call the node's model; either way
         the call is recorded before this returns. A wait for a slot ends before `deadline`."""
         assert job.model is not None
-        book = await self._recordings.book(job.run_id, refresh=call == 0)
+        book = await self._recordings.book(job.run_id, job.node, job.attempt, call == 0)
         key = (job.node, book.iteration(job.node, job.attempt), call)
         selection = choose(self.router, job.model, book, key)
         digest_of = digests(selection, prompt, chat, max_tokens)
@@ -237,6 +242,7 @@ class NodeActor(LoopActor):
             await self._record(job, data)
             raise
         answer = answer_doc(response)
+        answered = (response.provider, response.model)  # a provider may rename its model
         data = {
             "provider": response.provider,
             "model": response.model,
@@ -246,7 +252,8 @@ class NodeActor(LoopActor):
             "latency_ms": response.latency_ms,
             "fallbacks": [a.model_dump(mode="json") for a in attempts if not a.ok],
             **self._long_wait(attempts),
-            "request_sha256": digest_of[(response.provider, response.model)],
+            "request_sha256": digest_of.get(answered)
+            or request_digest(*answered, prompt, chat, max_tokens),
             "call": call,
             "response": answer,
         }
@@ -266,6 +273,13 @@ class NodeActor(LoopActor):
         reply = asyncio.get_running_loop().create_future()  # the supervisor's loop too
         self.supervisor.tell(ModelCall(job.run_id, job.node, job.attempt, data, reply))
         await reply
+
+
+def error_text(exc: BaseException) -> str:
+    """An agent's error as Python prints it last: `KeyError: 'questions'`."""
+    message = str(exc)
+    name = type(exc).__name__
+    return f"{name}: {message}" if message else name
 
 
 def _late(ctx: NodeContext, future: concurrent.futures.Future[Any]) -> None:

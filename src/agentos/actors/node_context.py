@@ -47,7 +47,7 @@ class NodeContext:
     artifacts: dict[str, Any] = field(default_factory=dict)
     item: Any = None  # the item of a map instance (`researcher[2]`)
     index: int | None = None  # its index in the mapped list; None for any other node
-    _complete: Callable[[str, int, Chat, bool], Awaitable[CompletionResponse]] | None = None
+    _complete: Callable[[str, int, Chat, bool | None], Awaitable[CompletionResponse]] | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -64,7 +64,7 @@ class NodeContext:
         tools: Sequence[Tool | Mapping[str, Any]] = (),
         temperature: float | None = None,
         stop: Sequence[str] = (),
-        stream: bool = False,
+        stream: bool | None = None,
     ) -> CompletionResponse:
         """Call the node's model; the call is recorded in the log before this returns.
 
@@ -75,8 +75,8 @@ class NodeContext:
 
         The log's recorded answer to this very call (same node, loop pass, call index
         and request) answers it on a resume, a retry or a replay: nothing is sent again.
-        `stream`: the answer's tokens reach live listeners (SSE `token` frames) as they
-        arrive; the log has the whole answer only.
+        `stream` (else the node policy's `stream`): the answer's tokens reach live
+        listeners (SSE `token` frames) as they arrive; the log has the whole answer only.
         """
         if self._complete is None or self.model is None:
             raise NoModelError(f"node {self.node!r} has no model: give it a context profile")

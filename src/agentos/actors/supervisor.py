@@ -41,6 +41,7 @@ from agentos.graphs.validate import check
 from agentos.machine.facts import Cancel, Signal, Start
 from agentos.routing.pool import ProviderPool, default_pool
 from agentos.routing.router import Router
+from agentos.routing.what_if import WhatIf
 from agentos.state.fold import fold
 from agentos.state.load import load_state
 from agentos.state.run_state import RunState
@@ -80,6 +81,7 @@ class Supervisor:
         self._stopped = False
         self.children: ChildRuns | None = None
         self.child_graphs: dict[str, dict[str, Any]] = {}  # recorded in each run_created
+        self.router: Router | None = None  # the router its node actors call models through
         self.in_flight = InFlight()  # start_run, resume, replay under way: `drain` waits for them
         self.sync = SyncSupervisor(self)
 
@@ -142,6 +144,7 @@ class Supervisor:
         ref = SupervisorActor.start(spec, agents, store, router, loop, executor, listeners, kids)
         sup = cls(ref, spec, store, loop, Path(workdir), executor, loop_thread, owns_store)
         sup.children, sup.child_graphs = kids, child_graphs(spec, find)
+        sup.router = router
         return sup
 
     # runs
@@ -248,12 +251,16 @@ class Supervisor:
             raise
 
     @counted
-    async def replay(self, run_id: str, from_step: int | str) -> str:
+    async def replay(self, run_id: str, from_step: int | str, what_if: WhatIf | None = None) -> str:
         """Fork a new run from a step of `run_id` and execute it; returns the new run's id.
 
-        The fork's copied events are the new run's first append, by its supervisor."""
+        The fork's copied events are the new run's first append, by its supervisor. Its
+        model calls use the models the original recorded, unless `what_if` says otherwise
+        (docs/providers.md)."""
         source = await self.store.read_all(run_id)
         new_id = new_run_id()
+        if what_if is not None and self.router is not None:
+            self.router.what_if[new_id] = what_if
         events = fork_events(source, from_step, new_id)
         state = fold(events)
         self._check_graph(run_id, state)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,8 +56,9 @@ class AgentRegistry:
             for part in attr.split("."):
                 target = getattr(target, part)
         except ImportError as exc:
+            where = _looked(exc, module_name)
             raise UnknownAgentError(
-                f"unknown agent {ref!r}: cannot import {module_name!r}: {exc}"
+                f"unknown agent {ref!r}: cannot import {module_name!r}: {exc}{where}"
             ) from exc
         except AttributeError as exc:
             raise UnknownAgentError(
@@ -72,6 +75,19 @@ class AgentRegistry:
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._agents
+
+
+def _looked(exc: ImportError, module: str) -> str:
+    """Where Python looked for `module` (or its package) when it did not find it, and
+    how to add a place; "" when it was found but failed to import something else."""
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing is None or not (module == missing or module.startswith(f"{missing}.")):
+        return ""
+    places = ", ".join(repr(p or os.getcwd()) for p in sys.path) or "nowhere"
+    return (
+        f" (looked in sys.path: {places}; put the folder holding {exc.name!r} on "
+        "PYTHONPATH, e.g. PYTHONPATH=. from the folder of your agents)"
+    )
 
 
 default_registry = AgentRegistry()

@@ -9,7 +9,9 @@ from pydantic import BaseModel
 
 from agentos.api import run_graph, run_view
 from agentos.api.auth import remember
+from agentos.api.diff_view import diff_html
 from agentos.api.render import esc, page, render, seconds, status_badge, tag
+from agentos.api.routes_diff import run_diff
 from agentos.api.routes_resources import runtime
 from agentos.api.routes_runs import LISTED_STATUSES, state_or_404
 from agentos.api.runtime import CorruptRun
@@ -84,6 +86,13 @@ async def run_page(run_id: str, request: Request) -> HTMLResponse:
         + tag("a", origin.source_run, href=f"/dashboard/runs/{origin.source_run}")
         + esc(f" from {origin.from_step} (seq {origin.from_seq})")
         + tag("span", " · nodes marked inherited were copied, re-ran ran again", cls="muted")
+        + " · "
+        + tag(
+            "a",
+            "diff with its source",
+            href=f"/dashboard/diff/{origin.source_run}/{state.run_id}",
+            id="diff-source",
+        )
         if origin
         else ""
     )
@@ -112,6 +121,15 @@ def parent_link(state: RunState) -> str:
     run_id = str(parent["run_id"])
     link = tag("a", run_id, href=f"/dashboard/runs/{run_id}", cls="parent-run")
     return f" child of {link}" + esc(f" (node {parent.get('node')})")
+
+
+@router.get("/dashboard/diff/{run_a}/{run_b}", response_class=HTMLResponse)
+async def diff_page(run_a: str, run_b: str, request: Request) -> HTMLResponse:
+    """Two runs compared step by step (GET /runs/{a}/diff/{b} as a page)."""
+    diff = await run_diff(runtime(request), run_a, run_b)
+    response = HTMLResponse(page(f"AgentOS diff {run_a} {run_b}", diff_html(diff), "diff"))
+    remember(request, response)
+    return response
 
 
 @router.get("/dashboard/runs/{run_id}/panel", response_class=HTMLResponse)

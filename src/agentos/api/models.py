@@ -70,6 +70,12 @@ class ReplayRequest(BaseModel):
     """POST /runs/{id}/replay: the step to fork from, a node name or an event seq."""
 
     from_step: str | int = Field(examples=["tester"])
+    model: str | None = Field(
+        default=None,
+        pattern=r"^[^/]+/.+$",
+        description="what-if: every call the replay sends goes to this provider/model",
+        examples=["simA/sim-mid"],
+    )
 
 
 class ReplayAccepted(RunAccepted):

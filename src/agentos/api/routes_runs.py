@@ -32,10 +32,14 @@ from agentos.api.models import (
     RunRequest,
     RunSummary,
 )
+from agentos.api.replay_models import replay_models
 from agentos.api.routes_resources import graph_or_404, runtime
+from agentos.api.runs_stream import run_changes
 from agentos.api.runtime import CorruptRun, Runtime
 from agentos.api.stalls import RunView, http_status
 from agentos.events.codec import to_dict
+from agentos.events.model import Envelope
+from agentos.state.fold import starts_step
 from agentos.state.run_state import RunState, RunStatus
 
 router = APIRouter(tags=["runs"])
@@ -156,6 +160,24 @@ async def list_runs(
     response.headers["X-Total-Count"] = str(len(found))
     end = None if limit is None else offset + limit
     return [summary(s) for s in found[offset:end]]
+
+
+@router.get(
+    "/runs/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE frames"}},
+)
+async def stream_runs(request: Request) -> StreamingResponse:
+    """The runs list, live, as server-sent events: an `event: run` frame with a run's
+    summary (as in GET /runs) each time a run appears or its summary changes, an
+    `event: removed` frame with `{"run_id"}` when a run is deleted. Nothing is sent for
+    runs as they were when the stream began: read GET /runs once it is open."""
+    rt = runtime(request)
+    return StreamingResponse(
+        run_changes(rt.listing, summary, request.is_disconnected),
+        media_type="text/event-stream",
+        headers=sse.HEADERS,
+    )
 
 
 @router.get("/runs/{run_id}", response_model=RunView)
@@ -290,16 +312,43 @@ async def until_corrupt(
         yield b"event: error\ndata: %s\n\n" % body
 
 
+def replay_step(step: str | int) -> int | str:
+    """A replay step as the CLI reads it: an int, or a string of digits, is a seq;
+    anything else a node (`tester`, `researcher[1]`, `writer#2`)."""
+    if isinstance(step, str) and step.strip().isdigit():
+        return int(step.strip())
+    return step
+
+
+def valid_steps(events: list[Envelope]) -> str:
+    """The steps a replay of this log may start from, for a 422."""
+    started: list[str] = []
+    for event in events:
+        name = event.node
+        if name is None:
+            continue
+        step = name if (event.iteration or 1) == 1 else f"{name}#{event.iteration}"
+        if step not in started and starts_step(event, step):
+            started.append(step)
+    return f"a seq 1..{len(events)} or a node it started: {', '.join(started) or 'none'}"
+
+
 @router.post("/runs/{run_id}/replay", response_model=ReplayAccepted)
 async def replay_run(run_id: str, body: ReplayRequest, request: Request) -> ReplayAccepted:
-    """Fork a new run from a step (a node name or a seq) of this one and execute it."""
+    """Fork a new run from a step of this one and execute it: a node name (`tester`,
+    `researcher[1]`, `writer#2`) or a seq, given as a number or a string of digits.
+
+    422 for a step the run lacks, listing the steps it has."""
     rt = runtime(request)
     state = await state_or_404(rt, run_id)
     graph_or_404(rt, state.graph)
+    step = replay_step(body.from_step)
     try:
-        new_id = await rt.replay(run_id, body.from_step)
+        new_id = await rt.replay(run_id, step, await replay_models(rt, run_id, step, body.model))
     except UnknownStepError as exc:
-        raise HTTPException(422, f"cannot replay from {body.from_step!r}: {exc}") from None
+        events = await rt.store.read_all(run_id)
+        detail = f"cannot replay from {body.from_step!r}: {exc}; steps: {valid_steps(events)}"
+        raise HTTPException(422, detail) from None
     except CorruptLogError as exc:
         raise corrupt_409(rt, run_id, exc) from None
     new = await rt.state(new_id)

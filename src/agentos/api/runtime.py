@@ -225,9 +225,7 @@ class Runtime:
             return None
         return None
 
-    async def replay(
-        self, run_id: str, from_step: int | str, what_if: WhatIf | None = None
-    ) -> str:
+    async def replay(self, run_id: str, from_step: int | str, what_if: WhatIf | None = None) -> str:
         """Fork a replay of `run_id` from a step with the supervisor of its graph."""
         state = await self.state(run_id)
         return await self.supervisor(state.graph).replay(run_id, from_step, what_if)

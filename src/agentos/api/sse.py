@@ -13,6 +13,7 @@ from agentos.actors.stall import RunStalledError
 from agentos.events.codec import to_dict
 from agentos.events.model import Envelope
 from agentos.eventstore.base import EventStore
+from agentos.routing.streaming import FEED, TokenDelta, TokenFeed
 
 #: what a stream waits on besides the log: the run's stall, or None once it ended
 StallWatch = asyncio.Future[RunStalledError | None]
@@ -44,12 +45,18 @@ def resume_after(after: int, last_event_id: str | None) -> int:
     return after
 
 
+def token_frame(delta: TokenDelta) -> bytes:
+    """A live token delta's `token` frame: no id, so a reconnect resumes by event seq."""
+    return b"event: token\ndata: %s\n\n" % orjson.dumps(delta.to_json())
+
+
 async def stream(
     store: EventStore,
     run_id: str,
     after: int,
     ended: bool = False,
     stall: StallWatch | None = None,
+    feed: TokenFeed = FEED,
 ) -> AsyncIterator[bytes]:
     """The run's events after `after`, live, ending after the terminal event.
 
@@ -58,50 +65,88 @@ async def stream(
     ended and `after` is at or past its terminal event, so there is nothing to follow.
     When `stall` gives an error (an append failed), the events stored before it are
     sent, then a last `error` frame: `{"status": "stalled", "error": ..., "code": ...}`.
+    Between them, the deltas of streamed model calls (`feed`) as `token` frames: live
+    only, never in the log.
     """
     yield b"retry: 1000\n\n"
     last = after
     if ended:
         yield frame(last, "end", b"{}")
         return
+    tokens: asyncio.Queue[TokenDelta] = asyncio.Queue()
     follow = aiter(store.follow(run_id, after))
+    waits = _Waits(follow, stall, tokens)
     try:
-        while (item := await _next(follow, stall)) is not None:
-            if isinstance(item, RunStalledError):
-                async for event in store.read(run_id, after_seq=last):
-                    last = event.seq
-                    yield event_frame(event)
-                data = {"status": "stalled", "error": item.reason, "code": item.code}
-                yield frame(last, "error", orjson.dumps(data))
-                return
-            last = item.seq
-            yield event_frame(item)
+        with feed.listen(run_id, tokens.put_nowait):
+            while (item := await waits.next()) is not None:
+                if isinstance(item, TokenDelta):
+                    yield token_frame(item)
+                    continue
+                if isinstance(item, RunStalledError):
+                    async for event in store.read(run_id, after_seq=last):
+                        last = event.seq
+                        yield event_frame(event)
+                    data = {"status": "stalled", "error": item.reason, "code": item.code}
+                    yield frame(last, "error", orjson.dumps(data))
+                    return
+                last = item.seq
+                yield event_frame(item)
     finally:
+        await waits.close()
         await follow.aclose()  # type: ignore[attr-defined]
     yield frame(last, "end", b"{}")
 
 
-async def _next(
-    follow: AsyncIterator[Envelope], stall: StallWatch | None
-) -> Envelope | RunStalledError | None:
-    """The next event of `follow` (None at its end), or the stall if it comes first."""
+class _Waits:
+    """The next of: an event of `follow` (None at its end), the stall, a token delta.
 
-    async def pull() -> Envelope | None:
-        return await anext(follow, None)
+    A pending read of `follow` is kept across calls (a delta may come first), and
+    cancelled only on close: the follow must be idle to be closed."""
 
-    step = asyncio.ensure_future(pull())
-    try:
-        if stall is not None:
-            either: set[asyncio.Future[Any]] = {step, stall}
+    def __init__(
+        self,
+        follow: AsyncIterator[Envelope],
+        stall: StallWatch | None,
+        tokens: asyncio.Queue[TokenDelta],
+    ) -> None:
+        self.follow, self.stall, self.tokens = follow, stall, tokens
+        self._step: asyncio.Future[Envelope | None] | None = None
+        self._token: asyncio.Future[TokenDelta] | None = None
+
+    async def _pull(self) -> Envelope | None:
+        return await anext(self.follow, None)
+
+    async def next(self) -> Envelope | RunStalledError | TokenDelta | None:
+        while True:
+            if self._step is None:
+                self._step = asyncio.ensure_future(self._pull())
+            if self._token is None:
+                self._token = asyncio.ensure_future(self.tokens.get())
+            step, token = self._step, self._token
+            either: set[asyncio.Future[Any]] = {step, token}
+            if self.stall is not None and not self.stall.done():
+                either.add(self.stall)
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            error = stall.result() if stall.done() and not step.done() else None
+            if step.done():  # the log first: a delta never overtakes its call's event
+                self._step = None
+                return step.result()
+            error = self.stall.result() if self.stall is not None and self.stall.done() else None
             if error is not None:
-                step.cancel()
-                await asyncio.wait({step})
+                await self._stop_step()  # the stored events are read once more instead
                 return error
-        return await step
-    except BaseException:  # the client went away: the follow must be idle to be closed
-        step.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait({step})
-        raise
+            if token.done():
+                self._token = None
+                return token.result()
+
+    async def close(self) -> None:
+        """Stop the pending reads (the client went away, or the stream ended)."""
+        if self._token is not None:
+            self._token.cancel()
+        await self._stop_step()
+
+    async def _stop_step(self) -> None:
+        step, self._step = self._step, None
+        if step is not None and not step.done():
+            step.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait({step})

@@ -9,7 +9,7 @@ import click
 
 from agentos.cli.console import out_console
 from agentos.cli.errors import usage
-from agentos.cli.settings import current
+from agentos.cli.settings import current, pool_option, read_pool
 from agentos.demo import run
 from agentos.demo.graph import resolve_repo
 
@@ -22,15 +22,19 @@ from agentos.demo.graph import resolve_repo
     help="The repository to fix (default: examples/sample_repo).",
 )
 @click.option("--pr", "pr_number", type=int, default=42, show_default=True, help="The PR number.")
-def demo_command(repo: Path | None, pr_number: int) -> None:
+@pool_option
+def demo_command(repo: Path | None, pr_number: int, pool_file: Path | None) -> None:
     """Run the git-to-prod-multi demo: plan, fix, test, scan and release a fix.
 
-    Shows live progress and a summary; exits 0 when the run succeeds, 1 if not.
+    Model calls go through --pool (else $AGENTOS_POOL), else the data dir's registered
+    pool, as for `agentos run`. Shows live progress and a summary; exits 0 when the run
+    succeeds, 1 if not.
     """
+    pool = read_pool(pool_file)
     try:
         source = resolve_repo(repo)
     except FileNotFoundError as exc:
         raise usage(str(exc), "pass an existing directory with --repo") from None
     settings = current()
-    result = asyncio.run(run.run_demo(source, pr_number, settings.data, out_console()))
+    result = asyncio.run(run.run_demo(source, pr_number, settings.data, out_console(), pool=pool))
     click.get_current_context().exit(result.exit_code)

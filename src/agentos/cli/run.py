@@ -24,6 +24,7 @@ from agentos.actors.supervisor_actor import Listener
 from agentos.cli.console import error_console, out_console
 from agentos.cli.errors import CliError, Interrupted, failure, hush_runtime_log, usage
 from agentos.cli.inputs import parse_inputs
+from agentos.cli.live import progress_for
 from agentos.cli.runlog import open_store, where
 from agentos.cli.session import (
     GRAPH_SUFFIXES,
@@ -112,8 +113,11 @@ async def execute(
             graphs=graph_finder(catalog, _folder(ref)),
         ) as sup:
             run_id = await _start(sup, spec, inputs, console, tracker)
+            progress, shown = progress_for(console)
             try:
-                return await follow(sup, run_id, console), where(store, run_id)
+                with shown:
+                    state = await follow(sup, run_id, console, progress=progress)
+                return state, where(store, run_id)
             except asyncio.CancelledError:
                 # asyncio.run cancels this task on the first Ctrl-C (a second one raises
                 # KeyboardInterrupt): end the run cancelled, durably, before leaving

@@ -75,11 +75,18 @@ async def supervisor(
         await store.close()
 
 
-async def follow(sup: Supervisor, run_id: str, console: Console, after_seq: int = 0) -> RunState:
-    """Show the run's progress after `after_seq` until it ends; returns its final state.
+async def follow(
+    sup: Supervisor,
+    run_id: str,
+    console: Console,
+    after_seq: int = 0,
+    progress: Progress | None = None,
+) -> RunState:
+    """Show the run's progress after `after_seq` until it ends (with `progress`, else
+    plain lines on `console`); returns its final state.
 
     A run that stalls (an append failed) never ends: `wait` raises, and so does this."""
-    progress = Progress(console)
+    progress = progress if progress is not None else Progress(console)
 
     async def show() -> None:
         async for event in sup.events(run_id, after_seq):

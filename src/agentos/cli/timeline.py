@@ -53,9 +53,10 @@ def _succeeded(e: ev.NodeSucceeded) -> str:
 
 def _failed(e: ev.NodeFailed) -> str:
     final = "final" if e.data.final else "will retry"
-    return (
-        f"{e.data.error_type}: {_short(e.data.error, 200)} ({final}; {e.data.duration_ms:.0f} ms)"
-    )
+    error = e.data.error  # an agent's error names its type already (`KeyError: 'x'`)
+    if not error.startswith(f"{e.data.error_type}:") and error != e.data.error_type:
+        error = f"{e.data.error_type}: {error}"
+    return f"{_short(error, 200)} ({final}; {e.data.duration_ms:.0f} ms)"
 
 
 def _context(e: ev.ContextCompiled) -> str:

@@ -91,11 +91,10 @@ class Member:
 
     async def _fill(self) -> None:
         """Claim queued runs, then orphans, while there is room."""
-        for queued in await self.membership.claim_queued(self._room()):
-            await self._start(queued)
-        for run_id in await self.membership.orphans(self._room()):
-            if run_id not in self.driving:
-                await self._take_over(run_id)
+        claimed = await self.membership.claim_queued(self._room())
+        await asyncio.gather(*(self._start(queued) for queued in claimed))
+        orphans = await self.membership.orphans(self._room())
+        await asyncio.gather(*(self._take_over(r) for r in orphans if r not in self.driving))
 
     def _room(self) -> int:
         return max(0, self.capacity - len(self.driving))

@@ -17,6 +17,8 @@ from agentos.demo.agents import registry
 from agentos.demo.graph import load_demo_graph, resolve_repo
 from agentos.demo.summary import print_summary
 from agentos.eventstore.jsonl import JsonlEventStore, default_root
+from agentos.graphs.catalog import Catalog
+from agentos.routing.pool import ProviderPool
 from agentos.state.run_state import RunState
 
 DEFAULT_TIMEOUT = 300.0
@@ -42,19 +44,22 @@ async def run_demo(
     agents: AgentRegistry | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     inputs: Mapping[str, Any] | None = None,
+    pool: ProviderPool | None = None,
 ) -> DemoResult:
     """Run the demo graph on `repo` (default examples/sample_repo) as pull request `pr_number`.
 
     A relative `repo` is resolved against the current directory. The log goes to
     `data_dir` (else `AGENTOS_DATA_DIR`, else ./data) under {run_id}/events.jsonl.
     `inputs` sets the graph's other inputs (`fix_loop`, `wrong_first_fix`; `approval`
-    needs someone to send the signal while this runs).
+    needs someone to send the signal while this runs). Model calls go through `pool`,
+    else the data dir's registered pool (POST /providerpool), as for `agentos run`.
     """
     console = console or Console()
     source = resolve_repo(repo)
     root = Path(data_dir) if data_dir is not None else default_root()
+    pool = pool if pool is not None else Catalog(root).pool
     store = JsonlEventStore(root)
-    sup = Supervisor.start(load_demo_graph(), store, agents=agents or registry)
+    sup = Supervisor.start(load_demo_graph(), store, agents=agents or registry, pool=pool)
     try:
         console.print(
             f"[bold]git-to-prod-multi[/] on {source} (PR #{pr_number}), data in {root}",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,6 +106,15 @@ class ModelCalledData(_Data):
     error: str | None = None
     fallbacks: list[JsonDict] = Field(default_factory=list)
     waited_ms: float = Field(default=0.0, ge=0)  # a long wait for a free slot, else 0
+    # recorded answers (absent in logs written before them): the request's digest, the
+    # call's index in its attempt, the answer inline or as an artifact when large
+    request_sha256: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    call: Int64 | None = Field(default=None, exclude_if=lambda v: v is None)
+    response: JsonDict | None = Field(default=None, exclude_if=lambda v: v is None)
+    response_artifact: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    # answered from a recorded answer: not sent, cost 0; `original` names that answer
+    recorded: bool | None = Field(default=None, exclude_if=lambda v: v is None)
+    original: JsonDict | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class BudgetExceededData(_Data):
@@ -357,36 +366,9 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
+#: every event type by its `type`, in the order of the `Event` union
 EVENT_TYPES: dict[str, type[Envelope]] = {
-    cls.model_fields["type"].default: cls
-    for cls in (
-        RunCreated,
-        RunStarted,
-        NodeScheduled,
-        NodeStarted,
-        NodeSucceeded,
-        NodeFailed,
-        NodeRetrying,
-        NodeSkipped,
-        NodeCancelled,
-        NodeWaiting,
-        SignalReceived,
-        ContextCompiled,
-        ModelSelected,
-        ModelCalled,
-        BudgetExceeded,
-        ArtifactWritten,
-        FileWritten,
-        WorkspaceCreated,
-        RunSucceeded,
-        RunFailed,
-        RunCancelled,
-        LoopIterated,
-        LoopExhausted,
-        MapExpanded,
-        ChildStarted,
-        ReplayedFrom,
-    )
+    cls.model_fields["type"].default: cls for cls in get_args(get_args(Event)[0])
 }
 
 TERMINAL_TYPES = frozenset({"run_succeeded", "run_failed", "run_cancelled"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -68,3 +69,11 @@ def encode_rows(run_id: str, events: Sequence[Envelope]) -> list[tuple[int, str]
         except ValueError as exc:
             raise EventRejectedError(f"run {run_id}: event {event.seq} refused: {exc}") from None
     return rows
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The caller's running loop, if any (where a batch's future is resolved)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

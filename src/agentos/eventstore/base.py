@@ -179,6 +179,12 @@ class EventStore(ABC):
     async def release(self, run_id: str) -> None:  # noqa: B027
         """Give up this store's write access to the run (other writers may then take it)."""
 
+    async def delete_run(self, run_id: str) -> None:
+        """Delete the run: its log and artifacts. UnknownRunError when there is no such
+        run, RunLockedError while a writer has it (this store or another process).
+        Deciding which runs may go (finished, old) is the caller's business."""
+        raise StoreError(f"{type(self).__name__} cannot delete runs")
+
     async def close(self) -> None:  # noqa: B027
         """Release every resource; the store is unusable afterwards."""
 

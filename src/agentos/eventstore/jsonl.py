@@ -20,6 +20,7 @@ from agentos._files import make_dirs, write_atomic
 from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
+from agentos.eventstore._delete import remove_run
 from agentos.eventstore._framing import BadLineError, frame, scan
 from agentos.eventstore._lock import RangeLocks, is_held, lock_log
 from agentos.eventstore._open_logs import OpenLogs, default_limit
@@ -324,6 +325,13 @@ class JsonlEventStore(EventStore):
 
     async def exists(self, run_id: str) -> bool:
         return await asyncio.to_thread(self.log_path(run_id).exists)
+
+    async def delete_run(self, run_id: str) -> None:
+        if run_id in self._logs:
+            raise RunLockedError(f"run {run_id} is being written by this store")
+        path = self.log_path(run_id)
+        await asyncio.to_thread(remove_run, path, run_id, self._kept, self.durable)
+        self._read_marks.pop(path, None)
 
     async def list_runs(self) -> list[str]:
         def listing() -> list[str]:

@@ -74,6 +74,14 @@ class InMemoryEventStore(EventStore):
         with self._lock:
             return sorted(self._logs)
 
+    async def delete_run(self, run_id: str) -> None:
+        safe_name(run_id, "run id")
+        with self._lock:
+            if self._logs.pop(run_id, None) is None:
+                raise UnknownRunError(f"unknown run {run_id!r}")
+            for key in [k for k in self._artifacts if k[0] == run_id]:
+                del self._artifacts[key]
+
     async def put_artifact(self, run_id: str, name: str, doc: Any) -> None:
         safe_name(run_id, "run id")
         safe_name(name, "artifact name")

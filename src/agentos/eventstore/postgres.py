@@ -1,10 +1,9 @@
 """The PostgreSQL event store: every run's log, artifacts and the run list in one database.
 
-Selected by a store URL (`postgresql://...`); psycopg 3 is the optional extra
-`agentos[postgres]`. Each store is an owner: a random id whose session-level advisory
-lock, held on a dedicated connection, says the owner is alive. A run is claimed by one
-owner at an epoch (`runs.owner`, `runs.epoch`); every append checks owner, epoch and
-last seq in the statement that writes it, so a stale owner's append is refused.
+Selected by a store URL (`postgresql://...`; psycopg 3, the extra `agentos[postgres]`).
+Each store is an owner: a random id whose advisory lock, held by a dedicated session,
+says it is alive. A run is claimed by one owner at an epoch; every append checks owner,
+epoch and last seq in the statement that writes it: a stale owner's append is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import orjson
 from agentos._names import safe_name
 from agentos.events.codec import decode
 from agentos.events.model import Envelope
+from agentos.eventstore._pg_delete import delete_run
 from agentos.eventstore._pg_schema import (
     APPEND_GROUP,
     CLAIM,
@@ -31,7 +31,13 @@ from agentos.eventstore._pg_schema import (
     TAKE_COMMANDS,
     migrate,
 )
-from agentos.eventstore._pg_session import encode_rows, load_psycopg, owner_session, safe_url
+from agentos.eventstore._pg_session import (
+    encode_rows,
+    load_psycopg,
+    owner_session,
+    running_loop,
+    safe_url,
+)
 from agentos.eventstore._pg_writer import GroupWriter, Owned, Queued
 from agentos.eventstore.base import (
     ArtifactNotFoundError,
@@ -223,7 +229,7 @@ class PostgresEventStore(EventStore):
                 done.set_result(run.last_seq)
                 return done
             done.set_running_or_notify_cancel()  # a queued batch is resolved, not cancelled
-            item = Queued(run, expected_seq, run.create, rows, done, _running_loop())
+            item = Queued(run, expected_seq, run.create, rows, done, running_loop())
             run.create = False
             run.last_seq = events[-1].seq
             self._writer.put(item)
@@ -308,10 +314,8 @@ class PostgresEventStore(EventStore):
 
         return await self._call(go())
 
-    _fetchall = query
-
     async def _fetchone(self, query: str, params: Sequence[Any]) -> Any:
-        rows = await self._fetchall(query, params)
+        rows = await self.query(query, params)
         return rows[0] if rows else None
 
     async def read(
@@ -322,7 +326,7 @@ class PostgresEventStore(EventStore):
         after = max(after_seq, 0)
         first = True
         while after < end:
-            rows = await self._fetchall(
+            rows = await self.query(
                 "SELECT seq, event FROM events WHERE run_id = %s AND seq > %s AND seq <= %s"
                 " ORDER BY seq LIMIT %s",
                 (run_id, after, end, PAGE),
@@ -354,8 +358,11 @@ class PostgresEventStore(EventStore):
         )
         return row is not None
 
+    async def delete_run(self, run_id: str) -> None:
+        await delete_run(self.query, safe_name(run_id, "run id"), self._holds(run_id))
+
     async def list_runs(self) -> list[str]:
-        rows = await self._fetchall(
+        rows = await self.query(
             'SELECT run_id FROM runs WHERE last_seq > 0 ORDER BY run_id COLLATE "C"', ()
         )
         return [r[0] for r in rows]
@@ -376,7 +383,7 @@ class PostgresEventStore(EventStore):
         safe_name(run_id, "run id")
         safe_name(name, "artifact name")
         data = orjson.dumps(doc).decode()
-        await self._fetchall(
+        await self.query(
             "INSERT INTO artifacts (run_id, name, doc) VALUES (%s, %s, %s)"
             " ON CONFLICT (run_id, name) DO UPDATE SET doc = excluded.doc RETURNING 1",
             (run_id, name, data),
@@ -391,10 +398,3 @@ class PostgresEventStore(EventStore):
         if row is None:
             raise ArtifactNotFoundError(f"run {run_id!r} has no artifact {name!r}")
         return orjson.loads(row[0])
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

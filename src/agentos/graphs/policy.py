@@ -64,3 +64,6 @@ class Policy(BaseModel):
         default=1, ge=1, le=MAX_INT, description="lowest model quality tier to route to"
     )
     preferred_models: list[str] = Field(default_factory=list)
+    # model answers stream to live listeners (docs/providers.md); absent when off, so
+    # specs without it dump as they always did
+    stream: bool = Field(default=False, exclude_if=lambda v: not v)

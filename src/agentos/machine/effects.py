@@ -32,6 +32,7 @@ class Dispatch:
     seed: int
     item: Any = None  # a map instance's item
     index: int | None = None  # and its index in the list
+    stream: bool = False  # the policy streams model answers to live listeners
 
 
 @dataclass(slots=True)

@@ -85,6 +85,7 @@ def dispatch(
         seed=zlib.crc32(f"{name}:{attempt}".encode()),
         item=item,
         index=index,
+        stream=topo.policy(name).stream,
     )
 
 

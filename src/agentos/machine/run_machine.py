@@ -191,7 +191,7 @@ class RunMachine(WaitRules):
                 ok, kind = False, "ValueError"
                 error = f"chose {unknown}, which are not successors of {done.node!r}"
         if not ok:
-            self._node_failed(done.node, done.attempt, error, kind)
+            self._node_failed(done.node, done.attempt, error, kind, done.duration_ms)
             return
         turn = loop_turn(self.state, self.topo, done.node, done.next)
         loop = self.topo.loops.get(done.node)
@@ -215,11 +215,19 @@ class RunMachine(WaitRules):
         elif turn.exhausted is not None and not self.topo.successors(done.node):
             self._end(ev.RunFailed, error=turn.exhausted, node=done.node)
 
-    def _node_failed(self, name: str, attempt: int, error: str, kind: str) -> None:
+    def _node_failed(
+        self, name: str, attempt: int, error: str, kind: str, duration_ms: float = 0.0
+    ) -> None:
         policy = self.topo.policy(name)
         final = attempt >= policy.retry.max_attempts
         self._emit(
-            ev.NodeFailed, name, attempt, error=error, error_type=kind or "Error", final=final
+            ev.NodeFailed,
+            name,
+            attempt,
+            error=error,
+            error_type=kind or "Error",
+            final=final,
+            duration_ms=duration_ms,
         )
         if not final:
             delay = policy.retry.delay(attempt, f"{self.spec.name}:{name}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agentos.context.tokens import SimpleTokenCounter, TokenCounter
 from agentos.routing._http_errors import detail, status_error, transport_error
+from agentos.routing._streams import StreamCutError, Streamed, read_anthropic
 from agentos.routing.messages import ChatMessage, Tool, ToolCall
 from agentos.routing.openai_provider import api_key
 from agentos.routing.pool import ProviderSpec
@@ -50,13 +52,31 @@ class AnthropicProvider:
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Send the request's turns; map the SDK's failures to ProviderError."""
+        return await self._answer(request, None)
+
+    async def stream(
+        self, request: CompletionRequest, on_token: Callable[[str], None]
+    ) -> CompletionResponse:
+        """As `complete`, streamed: each text delta to `on_token` as it arrives; a stream
+        cut mid-way is a retryable ProviderError."""
+        return await self._answer(request, on_token)
+
+    async def _answer(
+        self, request: CompletionRequest, on_token: Callable[[str], None] | None
+    ) -> CompletionResponse:
         model = self.spec.model(request.model)
         label = f"{self.name}/{model.name}"
         if self._problem is not None:
             raise ProviderError(f"{label}: {self._problem}", retryable=False)
         started = time.perf_counter()
+        create = self._client.messages.create
         try:
-            answer = await self._client.messages.create(**self._params(request))
+            if on_token is None:
+                got = _parts(await create(**self._params(request)))
+            else:
+                got = await read_anthropic(
+                    await create(**self._params(request), stream=True), on_token
+                )
         except self._sdk.APIStatusError as exc:
             message = detail(exc.body, str(exc.message))
             headers = exc.response.headers
@@ -65,32 +85,23 @@ class AnthropicProvider:
             raise transport_error(label, f"timed out after {self.spec.timeout:g}s", []) from None
         except self._sdk.APIConnectionError as exc:
             raise transport_error(label, f"connection failed: {exc}", [self._key]) from None
+        except StreamCutError as exc:
+            raise transport_error(label, str(exc), [self._key]) from None
         latency = (time.perf_counter() - started) * 1000
-        texts: list[str] = []
-        calls: list[ToolCall] = []
-        for block in answer.content:
-            if block.type == "text":
-                texts.append(str(block.text))
-            elif block.type == "tool_use":
-                calls.append(
-                    ToolCall(
-                        id=str(block.id), name=str(block.name), arguments=json.dumps(block.input)
-                    )
-                )
-        text = "".join(texts)
-        usage = answer.usage
-        tokens_in = int(usage.input_tokens) if usage else self.counter.count(request.prompt)
-        tokens_out = int(usage.output_tokens) if usage else self.counter.count(text)
+        tokens_in = got.tokens_in
+        tokens_out = got.tokens_out
+        if tokens_in is None or tokens_out is None:
+            tokens_in, tokens_out = self.counter.count(request.prompt), self.counter.count(got.text)
         return CompletionResponse(
-            text=text,
+            text=got.text,
             model=model.name,
             provider=self.name,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             latency_ms=latency,
             cost=model.cost(tokens_in, tokens_out),
-            tool_calls=calls,
-            finish_reason=answer.stop_reason,
+            tool_calls=got.calls,
+            finish_reason=got.finish_reason,
         )
 
     def _params(self, request: CompletionRequest) -> dict[str, Any]:
@@ -113,6 +124,27 @@ class AnthropicProvider:
             if chat.stop:
                 params["stop_sequences"] = list(chat.stop)
         return params
+
+
+def _parts(answer: Any) -> Streamed:
+    """A whole answer's text, tool calls, stop reason and usage."""
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for block in answer.content:
+        if block.type == "text":
+            texts.append(str(block.text))
+        elif block.type == "tool_use":
+            calls.append(
+                ToolCall(id=str(block.id), name=str(block.name), arguments=json.dumps(block.input))
+            )
+    usage = answer.usage
+    return Streamed(
+        text="".join(texts),
+        calls=calls,
+        finish_reason=answer.stop_reason,
+        tokens_in=int(usage.input_tokens) if usage else None,
+        tokens_out=int(usage.output_tokens) if usage else None,
+    )
 
 
 def wire_messages(turns: list[ChatMessage]) -> list[dict[str, Any]]:

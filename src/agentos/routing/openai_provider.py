@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agentos.context.tokens import SimpleTokenCounter, TokenCounter
 from agentos.routing._http_errors import detail, status_error, transport_error
+from agentos.routing._streams import StreamCutError, Streamed, read_openai
 from agentos.routing.messages import ChatMessage, Tool, ToolCall
 from agentos.routing.pool import ProviderSpec
 from agentos.routing.providers import CompletionRequest, CompletionResponse, ProviderError
@@ -59,13 +61,32 @@ class OpenAIProvider:
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Send the request's turns; map the SDK's failures to ProviderError."""
+        return await self._answer(request, None)
+
+    async def stream(
+        self, request: CompletionRequest, on_token: Callable[[str], None]
+    ) -> CompletionResponse:
+        """As `complete`, streamed: each text delta to `on_token` as it arrives; a stream
+        cut mid-way is a retryable ProviderError."""
+        return await self._answer(request, on_token)
+
+    async def _answer(
+        self, request: CompletionRequest, on_token: Callable[[str], None] | None
+    ) -> CompletionResponse:
         model = self.spec.model(request.model)
         label = f"{self.name}/{model.name}"
         if self._problem is not None:
             raise ProviderError(f"{label}: {self._problem}", retryable=False)
         started = time.perf_counter()
+        create = self._client.chat.completions.create
         try:
-            answer = await self._client.chat.completions.create(**self._params(request))
+            if on_token is None:
+                got = _parts(await create(**self._params(request)))
+            else:
+                chunks = await create(
+                    **self._params(request), stream=True, stream_options={"include_usage": True}
+                )
+                got = await read_openai(chunks, on_token)
         except self._sdk.APIStatusError as exc:
             message = detail(exc.body, str(exc.message))
             headers = exc.response.headers
@@ -74,25 +95,25 @@ class OpenAIProvider:
             raise transport_error(label, f"timed out after {self.spec.timeout:g}s", []) from None
         except self._sdk.APIConnectionError as exc:
             raise transport_error(label, f"connection failed: {exc}", [self._key]) from None
+        except StreamCutError as exc:
+            raise transport_error(label, str(exc), [self._key]) from None
         latency = (time.perf_counter() - started) * 1000
-        if not answer.choices:
+        if got is None:
             raise ProviderError(f"{label}: the response has no choices")
-        choice = answer.choices[0]
-        text = str(choice.message.content or "")
-        calls = [_call(c) for c in choice.message.tool_calls or () if _has_function(c)]
-        usage = answer.usage
-        tokens_in = int(usage.prompt_tokens) if usage else self.counter.count(request.prompt)
-        tokens_out = int(usage.completion_tokens) if usage else self.counter.count(text)
+        tokens_in = got.tokens_in
+        tokens_out = got.tokens_out
+        if tokens_in is None or tokens_out is None:
+            tokens_in, tokens_out = self.counter.count(request.prompt), self.counter.count(got.text)
         return CompletionResponse(
-            text=text,
+            text=got.text,
             model=model.name,
             provider=self.name,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             latency_ms=latency,
             cost=model.cost(tokens_in, tokens_out),
-            tool_calls=calls,
-            finish_reason=choice.finish_reason,
+            tool_calls=got.calls,
+            finish_reason=got.finish_reason,
         )
 
     def _params(self, request: CompletionRequest) -> dict[str, Any]:
@@ -135,6 +156,21 @@ def wire_tool(tool: Tool) -> dict[str, Any]:
             "parameters": tool.parameters,
         },
     }
+
+
+def _parts(answer: Any) -> Streamed | None:
+    """A whole answer's text, tool calls, finish reason and usage (None: no choices)."""
+    if not answer.choices:
+        return None
+    choice = answer.choices[0]
+    usage = answer.usage
+    return Streamed(
+        text=str(choice.message.content or ""),
+        calls=[_call(c) for c in choice.message.tool_calls or () if _has_function(c)],
+        finish_reason=choice.finish_reason,
+        tokens_in=int(usage.prompt_tokens) if usage else None,
+        tokens_out=int(usage.completion_tokens) if usage else None,
+    )
 
 
 def _has_function(call: Any) -> bool:

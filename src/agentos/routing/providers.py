@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -134,3 +136,12 @@ class SimulatedProvider:
             latency_ms=latency,
             cost=model.cost(tokens_in, tokens_out),
         )
+
+    async def stream(
+        self, request: CompletionRequest, on_token: Callable[[str], None]
+    ) -> CompletionResponse:
+        """The answer of `complete`, handed to `on_token` word by word as well."""
+        response = await self.complete(request)
+        for piece in re.findall(r"\S+\s*", response.text):
+            on_token(piece)
+        return response

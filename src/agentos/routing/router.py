@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections import deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentos._exceptions import InvalidInputError
 from agentos._exceptions import NoModelFitsError as NoModelFitsError
 from agentos._exceptions import RoutingError as RoutingError
+from agentos.routing._ranking import preference, reason, tier_text
 from agentos.routing.backends import build_providers
 from agentos.routing.messages import Chat
 from agentos.routing.pool import ProviderPool
@@ -21,6 +23,8 @@ from agentos.routing.providers import (
     Provider,
     ProviderError,
 )
+from agentos.routing.streaming import send
+from agentos.routing.what_if import WhatIf
 
 
 class Candidate(BaseModel):
@@ -81,12 +85,6 @@ class AllProvidersFailedError(RoutingError):
         super().__init__(f"all {len(attempts)} candidates failed: {tried}")
 
 
-def _tier_text(min_tier: int, max_tier: int | None) -> str:
-    if max_tier is None:
-        return f"tier>={min_tier}"
-    return f"tier {min_tier}..{max_tier}"
-
-
 Pair = tuple[str, str]
 Waiter = tuple[int, "asyncio.Future[Pair]"]  # (arrival order, future)
 
@@ -124,6 +122,8 @@ class Router:
         # per pair, the calls waiting for one of its slots, first come first served
         self._waiters: dict[Pair, deque[Waiter]] = {}
         self._arrivals = itertools.count()
+        # replays that do not follow the original's models, by run id
+        self.what_if: dict[str, WhatIf] = {}
 
     async def aclose(self) -> None:
         """Close the providers that hold connections (real kinds)."""
@@ -154,7 +154,7 @@ class Router:
         A `preferred` entry names a model or a "provider/model" pair.
         """
         needed = tokens_in + max_out
-        tier = _tier_text(min_tier, max_tier)
+        tier = tier_text(min_tier, max_tier)
         eligible = [
             (p, m)
             for p, m in self.pool.offers()
@@ -182,7 +182,7 @@ class Router:
         def rank(c: Candidate) -> tuple[bool, int, float, int, str, str]:
             return (
                 c.saturated,
-                _preference(c, preferred),
+                preference(c, preferred),
                 c.est_cost,
                 c.in_flight,
                 c.model,
@@ -191,8 +191,8 @@ class Router:
 
         candidates.sort(key=rank)
         chosen = candidates[0]
-        reason = _reason(candidates, preferred, tier, needed, len(eligible) - len(fitting))
-        return Selection(candidates=candidates, chosen=chosen, reason=reason)
+        why = reason(candidates, preferred, tier, needed, len(eligible) - len(fitting))
+        return Selection(candidates=candidates, chosen=chosen, reason=why)
 
     async def call(
         self,
@@ -202,6 +202,7 @@ class Router:
         seed: int,
         max_wait: float | None = None,
         chat: Chat | None = None,
+        on_token: Callable[[int, str], None] | None = None,
     ) -> tuple[CompletionResponse, list[Attempt]]:
         """Try the chosen candidate, then the others in rank order, until one answers.
 
@@ -209,7 +210,8 @@ class Router:
         them, up to `max_wait` seconds in all (the router's `max_wait` when None); then
         it fails with each of them `saturated`. A candidate that failed with a
         `retry_after` (a 429) is tried again once that wait is over, if it ends within
-        the same time; one that refused the request ends the call (`refused`).
+        the same time; one that refused the request ends the call (`refused`). With
+        `on_token`, the answer is streamed: each delta with the number of its try.
         """
         loop = asyncio.get_running_loop()
         limit = self.max_wait if max_wait is None else max(0.0, max_wait)
@@ -253,7 +255,8 @@ class Router:
                 model=cand.model, prompt=request_prompt, max_tokens=max_tokens, seed=seed, chat=chat
             )
             try:
-                response = await self.providers[cand.provider].complete(request)
+                stream = None if on_token is None else functools.partial(on_token, len(attempts))
+                response = await send(self.providers[cand.provider], request, stream)
             except ProviderError as exc:
                 attempts.append(
                     Attempt(
@@ -356,43 +359,3 @@ class Router:
             queue.remove(entry)
         if not queue:
             del self._waiters[key]
-
-
-def _preference(cand: Candidate, preferred: Sequence[str]) -> int:
-    for index, entry in enumerate(preferred):
-        if entry in (cand.model, f"{cand.provider}/{cand.model}"):
-            return index
-    return len(preferred)
-
-
-def _reason(
-    ranked: list[Candidate], preferred: Sequence[str], tier: str, needed: int, too_small: int
-) -> str:
-    chosen = ranked[0]
-    label = f"{chosen.provider}/{chosen.model}"
-    if chosen.saturated:
-        text = f"every candidate is saturated; {label} is the cheapest with {tier}"
-    elif _preference(chosen, preferred) < len(preferred):
-        text = f"preferred model {label} with {tier} fits {needed:,} tokens"
-    else:
-        text = f"cheapest model with {tier} fitting {needed:,} tokens is {label}"
-    ties = [
-        c
-        for c in ranked[1:]
-        if c.model == chosen.model
-        and c.est_cost == chosen.est_cost
-        and c.saturated == chosen.saturated
-        and _preference(c, preferred) == _preference(chosen, preferred)
-    ]
-    if ties:
-        names = " and ".join([chosen.provider, *(c.provider for c in ties)])
-        if all(c.in_flight > chosen.in_flight for c in ties):
-            text += (
-                f"; {names} tie on cost, {chosen.provider} has fewer requests in flight"
-                f" ({chosen.in_flight} vs {min(c.in_flight for c in ties)})"
-            )
-        else:
-            text += f"; {names} tie on cost and load, {chosen.provider} first by name"
-    if too_small:
-        text += f"; {too_small} model(s) skipped, window too small"
-    return text

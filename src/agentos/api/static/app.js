@@ -54,7 +54,7 @@ function runRow(run) {
   return tr;
 }
 
-// the runs list: one page, filtered on the server, refreshed while the tab is visible
+// the runs list: one page, filtered on the server, kept live by the runs stream
 
 const runsView = { status: "", graph: "", q: "", offset: 0, limit: 25, asked: 0 };
 
@@ -126,7 +126,31 @@ function initFilters() {
     changed();
   });
   if (runsQuery().size) refreshRuns();
-  setInterval(() => { if (!document.hidden) refreshRuns(); }, 2000);
+  followRuns();
+}
+
+// live updates: the server sends the summary of each run that appeared or changed
+// (GET /runs/stream); a row on this page is redrawn in place, anything else that may
+// change the page (a new run, a status leaving the filter, a deletion) asks for the
+// page again, once per burst
+
+let pageDue = null;
+
+function refreshSoon() {
+  if (pageDue === null) pageDue = setTimeout(() => { pageDue = null; refreshRuns(); }, 200);
+}
+
+function followRuns() {
+  const source = new EventSource("/runs/stream");
+  source.onopen = () => refreshRuns(); // catch up on what changed before (or between) streams
+  source.addEventListener("run", (msg) => {
+    const run = JSON.parse(msg.data);
+    const row = document.querySelector('#runs tbody tr[data-run="' + CSS.escape(run.run_id) + '"]');
+    const kept = !runsView.status || runsView.status.split(",").includes(run.status);
+    if (row && kept) row.replaceWith(runRow(run));
+    else refreshSoon();
+  });
+  source.addEventListener("removed", refreshSoon);
 }
 
 // the start form: one field per input the chosen graph declares, with its default

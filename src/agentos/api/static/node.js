@@ -37,8 +37,14 @@ function smallTable(headers, rows) {
   return table;
 }
 
+// an agent's error names its type already ("KeyError: 'questions'"); older logs' do not
+function typed(error) {
+  return error.message.startsWith(error.error_type + ":") || error.message === error.error_type;
+}
+
 function errorText(error) {
-  return error ? error.error_type + ": " + error.message : "";
+  if (!error) return "";
+  return typed(error) ? error.message : error.error_type + ": " + error.message;
 }
 
 function chips(label, items, current) {
@@ -91,7 +97,12 @@ function renderNode(runId, d) {
 
   if (d.error) {
     const err = nodeEl("pre", null, "error node-error");
-    err.append(nodeEl("span", d.error.error_type, "error-type"), ": " + d.error.message);
+    if (typed(d.error)) {
+      const rest = d.error.message.slice(d.error.error_type.length);
+      err.append(nodeEl("span", d.error.error_type, "error-type"), rest);
+    } else {
+      err.append(nodeEl("span", d.error.error_type, "error-type"), ": " + d.error.message);
+    }
     parts.push(section("Error", err));
   }
   parts.push(section("Input", d.input === null ? nodeEl("p", "it never started", "muted") : pretty(d.input)));
