@@ -140,7 +140,8 @@ async def test_a_run_is_a_trace_of_attempts_and_model_calls(
     failed = _ended(events, "done", 1)
     assert isinstance(failed, ev.NodeFailed)
     assert first.status.status_code is StatusCode.ERROR
-    assert first.status.description == f"{failed.data.error_type}: {failed.data.error}"
+    assert failed.data.error.startswith(f"{failed.data.error_type}: ")  # the type once
+    assert first.status.description == failed.data.error
     assert first.attributes["error.type"] == failed.data.error_type  # type: ignore[index]
     assert first.attributes["agentos.final"] is False  # type: ignore[index]
     assert second.status.status_code is StatusCode.UNSET

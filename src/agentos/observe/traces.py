@@ -172,7 +172,9 @@ class RunTracer:
             span.set_attribute("agentos.outcome", "failed")
             span.set_attribute("agentos.final", event.data.final)
             span.set_attribute("error.type", event.data.error_type)
-            message = bounded(f"{event.data.error_type}: {event.data.error}")
+            error, kind = event.data.error, event.data.error_type
+            # an agent's error names its type already (`KeyError: 'x'`)
+            message = bounded(error if error.startswith(f"{kind}:") else f"{kind}: {error}")
             span.set_status(Status(StatusCode.ERROR, message))
         else:
             outcome = "succeeded" if isinstance(event, ev.NodeSucceeded) else "cancelled"
