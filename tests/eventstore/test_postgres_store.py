@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,19 @@ psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need agentos[p
 
 def _kill_owner(url: str, store: PostgresEventStore) -> None:
     """End the session that holds `store`'s owner lock, as if its process died."""
+    name = f"agentos-owner-{store.owner}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            (f"agentos-owner-{store.owner}",),
+            (name,),
         )
+        # the backend ends (and its lock goes) a moment after the signal: wait for it
+        deadline = time.monotonic() + 10
+        while conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (name,)
+        ).fetchone():
+            assert time.monotonic() < deadline, "the owner's session did not end"
+            time.sleep(0.01)
 
 
 def _rows(url: str, query: str) -> list[Any]:

@@ -27,6 +27,8 @@ WRONG = "s3cret-token-0123456780"  # same length, last character differs
 # from the data dir (checked below). with a token, the schema and /docs are behind it too
 PUBLIC = {"/health", "/static"}
 # routes for a live run: the ended run below gets 409 once past authentication
+# streams that stay open while the server runs (the runs list's live updates)
+ENDLESS = {"/runs/stream"}
 LIVE_RUN_ONLY = {"/runs/{run_id}/signals/{name}", "/runs/{run_id}/cancel"}
 
 
@@ -49,7 +51,9 @@ def routes() -> list[tuple[str, str]]:
 
 def fill(path: str, run_id: str) -> str:
     """The path with its parameters set to things that exist."""
-    path = path.replace("{run_id}", run_id).replace("{name}", "fast").replace("{node}", "first")
+    for param in ("{run_id}", "{run_a}", "{run_b}"):  # a diff compares the run to itself
+        path = path.replace(param, run_id)
+    path = path.replace("{name}", "fast").replace("{node}", "first")
     assert not re.search(r"\{\w+\}", path), f"a new path parameter to fill: {path}"
     return path + "/app.js" if path == "/static" else path
 
@@ -119,6 +123,10 @@ def test_every_route_but_the_public_ones_needs_the_token(tmp_path: Path) -> None
                 assert "X-AgentOS-Request" in res.json()["detail"]
                 cookie = {**cookie, "X-AgentOS-Request": "1"}
             for how in ({"Authorization": f"Bearer {TOKEN}"}, cookie):
+                if template in ENDLESS:  # a live stream: its status is enough
+                    with client.stream(method, url, headers=how) as res:
+                        assert res.status_code == 200, (method, url, res.status_code)
+                    continue
                 res = client.request(method, url, headers=how, **kw)
                 if template in LIVE_RUN_ONLY:
                     assert res.status_code == 409, (method, url, res.status_code, res.text)

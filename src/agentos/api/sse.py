@@ -124,8 +124,10 @@ class _Waits:
                 self._token = asyncio.ensure_future(self.tokens.get())
             step, token = self._step, self._token
             either: set[asyncio.Future[Any]] = {step, token}
-            if self.stall is not None and not self.stall.done():
-                either.add(self.stall)
+            stall = self.stall
+            # a stall that came already wakes the wait at once; an end without one never
+            if stall is not None and (not stall.done() or stall.result() is not None):
+                either.add(stall)
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             if step.done():  # the log first: a delta never overtakes its call's event
                 self._step = None
