@@ -74,3 +74,30 @@ def test_addresses() -> None:
     assert split_step("researcher[1]") == ("researcher[1]", None)
     assert split_map("stage.one.items", {"stage.one", "stage"}) == ("stage.one", "items")
     assert split_map("nobody.items", {"stage"}) is None
+
+
+def test_a_map_over_a_field_its_source_cannot_produce_is_refused_where_knowable() -> None:
+    child = load_graph({"name": "child", "nodes": [{"name": "only", "agent": "x:y"}]})
+    doc = {
+        "name": "g",
+        "nodes": [
+            {"name": "team", "graph": "child"},
+            {"name": "each", "agent": "x:y", "after": ["team"], "map": "team.nope"},
+            {"name": "src", "agent": "x:y"},
+            {"name": "fan", "agent": "x:y", "after": ["src"], "map": "src.items"},
+            {"name": "again", "agent": "x:y", "after": ["fan"], "map": "fan.results"},
+        ],
+    }
+    found = [(p.where, p.message) for p in validate(load_graph(doc), graphs={"child": child})]
+    assert found == [
+        ("nodes[1].map", "map 'team.nope': 'team' produces no field 'nope' (it has only)"),
+        (
+            "nodes[4].map",
+            "map 'fan.results': 'fan' produces no field 'results' (it has failed, items)",
+        ),
+    ]
+    doc["nodes"][1]["map"] = "team.only"
+    doc["nodes"][4]["map"] = "fan.items"
+    assert validate(load_graph(doc), graphs={"child": child}) == []
+    # an agent's output is not knowable: any field of it is accepted
+    assert validate(load_graph(doc), graphs=["child"]) == []

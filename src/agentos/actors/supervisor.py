@@ -114,9 +114,8 @@ class Supervisor:
         agents = agents or default_registry
         spec = resolve(spec, policies or {}, profiles or {})
         find = graph_resolver(graphs)
-        check(
-            spec, agents=agents, graphs=[n.graph for n in spec.nodes if n.graph and find(n.graph)]
-        )
+        found = {g: child for n in spec.nodes if (g := n.graph) and (child := find(g))}
+        check(spec, agents=agents, graphs=found)
         owns_store = store is None
         store = store if store is not None else JsonlEventStore()
         loop_thread = None

@@ -11,7 +11,8 @@ from agentos.graphs.spec import GraphSpec, NodeSpec
 
 def kind_problems(spec: GraphSpec, graphs: Collection[str] | None = None) -> list[GraphProblem]:
     """Every misuse of `agent`/`wait`/`graph`/`map`/`max_parallel`, with its location;
-    `graph:` names are checked only when the registered `graphs` are given."""
+    `graph:` names are checked only when the registered `graphs` are given (a mapping of
+    their specs also checks a map over a graph node's output)."""
     names = frozenset(n.name for n in spec.nodes)
     preds = {n.name: [d for d in n.after if d != n.name] for n in spec.nodes}
     problems: list[GraphProblem] = []
@@ -19,6 +20,7 @@ def kind_problems(spec: GraphSpec, graphs: Collection[str] | None = None) -> lis
         where = f"nodes[{i}]"
         problems += _one_kind(where, node)
         problems += _map(where, node, names, preds)
+        problems += _map_field(where, node, spec, graphs)
         if graphs is not None and node.graph is not None and node.graph not in graphs:
             problems.append(
                 GraphProblem(
@@ -100,6 +102,33 @@ def _map(
             )
         )
     return problems
+
+
+def _map_field(
+    where: str, node: NodeSpec, spec: GraphSpec, graphs: Collection[str] | None
+) -> list[GraphProblem]:
+    """A map over a field its source cannot produce, where that is knowable: a map node's
+    output has `items` and `failed`; a graph node's has one field per node of its graph."""
+    found = split_map(node.map, frozenset(n.name for n in spec.nodes)) if node.map else None
+    if found is None:
+        return []
+    source = next(n for n in spec.nodes if n.name == found[0])
+    fields: set[str] | None = None
+    if source.map is not None:
+        fields = {"items", "failed"}
+    elif source.graph is not None and isinstance(graphs, Mapping):
+        child = graphs.get(source.graph)
+        if isinstance(child, GraphSpec):
+            fields = {n.name for n in child.nodes}
+    if fields is None or found[1] in fields:
+        return []
+    return [
+        GraphProblem(
+            f"{where}.map",
+            f"map {node.map!r}: {found[0]!r} produces no field {found[1]!r} "
+            f"(it has {', '.join(sorted(fields))})",
+        )
+    ]
 
 
 def ancestors(name: str, preds: Mapping[str, list[str]]) -> set[str]:
