@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pg_agents import graph
 
 from agentos.actors.cancel import cancel_elsewhere
@@ -228,3 +229,33 @@ def test_the_worker_needs_a_postgres_store(tmp_path: Path) -> None:
     )
     assert res.returncode == 2
     assert "needs a shared PostgreSQL store" in res.stderr and "Traceback" not in res.stderr
+
+
+async def test_a_worker_serves_its_metrics(pg_url: str) -> None:
+    store = PostgresEventStore(pg_url)
+    env = dict(os.environ, AGENTOS_STORE=pg_url)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [AGENTOS, "worker", "--metrics-port", "0"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stderr is not None
+        url = ""
+        while not url:
+            line = await asyncio.to_thread(proc.stderr.readline)
+            assert line, "the worker ended before serving its metrics"
+            if line.startswith("metrics: "):
+                url = line.split(" ", 1)[1].strip()
+        await enqueue(store, "m1", spec_doc(0.01), {}, None)
+        await all_ended(store, ["m1"])
+        text = ""
+        deadline = time.monotonic() + 10
+        while 'agentos_runs_finished_total{graph="steps",status="succeeded"} 1.0' not in text:
+            assert time.monotonic() < deadline, text[-2000:]
+            text = (await asyncio.to_thread(httpx.get, url)).text
+            await asyncio.sleep(0.05)
+        assert 'agentos_node_attempts_total{graph="steps",outcome="succeeded"} 4.0' in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(proc.wait, 30)
+        await store.close()

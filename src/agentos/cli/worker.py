@@ -7,6 +7,7 @@ import contextlib
 import signal
 
 import click
+from prometheus_client import start_http_server
 
 from agentos.cli.errors import usage
 from agentos.cli.runlog import open_store
@@ -15,14 +16,27 @@ from agentos.cli.settings import Settings, current
 from agentos.cluster.member import Member
 from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.catalog import Catalog
+from agentos.observe.metrics import Metrics
 from agentos.routing.router import Router
 
 
-async def work(settings: Settings, capacity: int, ttl: float) -> None:
-    """Be a member until SIGTERM or Ctrl-C; the runs it drives stay in their logs."""
+async def work(
+    settings: Settings, capacity: int, ttl: float, metrics_at: tuple[str, int] | None = None
+) -> None:
+    """Be a member until SIGTERM or Ctrl-C; the runs it drives stay in their logs.
+    With `metrics_at` (host, port), its metrics are served there for Prometheus."""
     store = open_store(settings, must_exist=False)
     assert isinstance(store, PostgresEventStore)
     catalog = Catalog(settings.data, agents())
+    counted = Metrics()
+    server = None
+    if metrics_at is not None:
+        try:
+            server, _ = start_http_server(metrics_at[1], metrics_at[0], counted.registry)
+        except OSError as exc:
+            await store.close()
+            raise usage(f"cannot serve metrics on {metrics_at[0]}:{metrics_at[1]}: {exc}") from None
+        click.echo(f"metrics: http://{metrics_at[0]}:{server.server_port}/metrics", err=True)
     member = Member(
         store,
         agents(),
@@ -30,6 +44,7 @@ async def work(settings: Settings, capacity: int, ttl: float) -> None:
         ttl=ttl,
         router=Router(catalog.pool),
         graphs=graph_finder(catalog),
+        listeners=[counted.listen],
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -42,6 +57,8 @@ async def work(settings: Settings, capacity: int, ttl: float) -> None:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
         await store.close()
+        if server is not None:
+            server.shutdown()
 
 
 @click.command("worker")
@@ -59,7 +76,19 @@ async def work(settings: Settings, capacity: int, ttl: float) -> None:
     type=click.FloatRange(1.0, 3600.0),
     help="Seconds without a heartbeat after which a member is taken for dead.",
 )
-def worker_command(capacity: int, ttl: float) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus metrics on this port (0: any free one).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address the metrics are served on (they need no token: keep it private).",
+)
+def worker_command(capacity: int, ttl: float, metrics_port: int | None, metrics_host: str) -> None:
     """Drive runs of a shared PostgreSQL store (--store URL or AGENTOS_STORE): runs
     queued by any member, and runs whose process died (taken over, as a resume would).
     Serves no HTTP; stop it with SIGTERM or Ctrl-C (its runs go to other members)."""
@@ -69,4 +98,5 @@ def worker_command(capacity: int, ttl: float) -> None:
             "agentos worker needs a shared PostgreSQL store",
             "pass --store postgresql://... (or set AGENTOS_STORE)",
         )
-    asyncio.run(work(settings, capacity, ttl))
+    metrics_at = None if metrics_port is None else (metrics_host, metrics_port)
+    asyncio.run(work(settings, capacity, ttl, metrics_at))
