@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentos.context.profile import ContextProfile
 from agentos.events.limits import InputDict
 from agentos.graphs.policy import Budget, Policy
+from agentos.routing.pool import ProviderPool
 from agentos.state.run_state import ReplayOrigin
 
 
@@ -75,6 +76,11 @@ class ReplayRequest(BaseModel):
         pattern=r"^[^/]+/.+$",
         description="what-if: every call the replay sends goes to this provider/model",
         examples=["simA/sim-mid"],
+    )
+    pool: ProviderPool | None = Field(
+        default=None,
+        description="what-if: the replay's calls route through this pool (a POST "
+        "/providerpool document), as the router picks, or to `model` of it",
     )
 
 

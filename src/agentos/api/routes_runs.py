@@ -337,6 +337,7 @@ def valid_steps(events: list[Envelope]) -> str:
 async def replay_run(run_id: str, body: ReplayRequest, request: Request) -> ReplayAccepted:
     """Fork a new run from a step of this one and execute it: a node name (`tester`,
     `researcher[1]`, `writer#2`) or a seq, given as a number or a string of digits.
+    `model` and `pool` make it a what-if (docs/providers.md).
 
     422 for a step the run lacks, listing the steps it has."""
     rt = runtime(request)
@@ -344,7 +345,8 @@ async def replay_run(run_id: str, body: ReplayRequest, request: Request) -> Repl
     graph_or_404(rt, state.graph)
     step = replay_step(body.from_step)
     try:
-        new_id = await rt.replay(run_id, step, await replay_models(rt, run_id, step, body.model))
+        what_if = await replay_models(rt, run_id, step, body.model, body.pool)
+        new_id = await rt.replay(run_id, step, what_if, body.pool)
     except UnknownStepError as exc:
         events = await rt.store.read_all(run_id)
         detail = f"cannot replay from {body.from_step!r}: {exc}; steps: {valid_steps(events)}"

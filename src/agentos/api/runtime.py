@@ -28,6 +28,7 @@ from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Budget
 from agentos.graphs.spec import GraphSpec
+from agentos.routing.pool import ProviderPool
 from agentos.routing.router import Router
 from agentos.routing.what_if import WhatIf
 from agentos.state.fold import Folding
@@ -225,10 +226,37 @@ class Runtime:
             return None
         return None
 
-    async def replay(self, run_id: str, from_step: int | str, what_if: WhatIf | None = None) -> str:
-        """Fork a replay of `run_id` from a step with the supervisor of its graph."""
+    async def replay(
+        self,
+        run_id: str,
+        from_step: int | str,
+        what_if: WhatIf | None = None,
+        pool: ProviderPool | None = None,
+    ) -> str:
+        """Fork a replay of `run_id` from a step with the supervisor of its graph; with
+        `pool` (a what-if), with a supervisor of its own that routes through that pool
+        and stops once the replay has ended."""
         state = await self.state(run_id)
-        return await self.supervisor(state.graph).replay(run_id, from_step, what_if)
+        if pool is None:
+            return await self.supervisor(state.graph).replay(run_id, from_step, what_if)
+        if self._loop is None:
+            self._loop = LoopThread()
+        sup = Supervisor.start(
+            self.catalog.resolved(state.graph),
+            self.store,
+            agents=self.agents,
+            pool=pool,
+            loop=self._loop.loop,
+            listeners=self.listeners,
+            graphs=self._registered,
+        )
+        self._retired.append(sup)  # drives this replay only
+        try:
+            return await sup.replay(run_id, from_step, what_if or WhatIf())
+        finally:
+            task = asyncio.get_running_loop().create_task(self._retire(sup))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
 
     async def state(self, run_id: str) -> RunState:
         """The run's state folded from its log (UnknownRunError when it has none,

@@ -1,5 +1,6 @@
 """`agentos run` on a terminal: the progress lines, and under them a live board of the
-nodes running now with their elapsed time (rich's Live display)."""
+nodes running now with their elapsed time and the end of the answer they stream now
+(rich's Live display)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentos._progress import Progress, step_name
+from agentos.cli.streams import StreamedCalls, StreamedProgress, tail
 from agentos.events import model as ev
 
 Clock = Callable[[], datetime]
@@ -30,11 +32,13 @@ def utc_now() -> datetime:
 
 class RunningBoard:
     """The steps running now and since when; renders one line each with its elapsed
-    time, measured against `now` each time rich draws it."""
+    time, measured against `now` each time rich draws it, and the end of the text its
+    streamed model call gave so far (`calls`)."""
 
-    def __init__(self, now: Clock = utc_now) -> None:
+    def __init__(self, now: Clock = utc_now, calls: StreamedCalls | None = None) -> None:
         self.now = now
         self.since: dict[str, datetime] = {}
+        self.calls = calls if calls is not None else StreamedCalls()
 
     def __rich__(self) -> RenderableType:
         if not self.since:
@@ -43,16 +47,22 @@ class RunningBoard:
         grid = Table.grid(padding=(0, 2))
         for name, started in self.since.items():
             elapsed = max(0.0, (now - started).total_seconds())
-            grid.add_row(Text("running", style="cyan"), Text(name, style="bold"), f"{elapsed:.1f}s")
+            streamed = self.calls.latest(name.split("#")[0])
+            text = Text("" if streamed is None else tail(streamed), style="dim")
+            grid.add_row(
+                Text("running", style="cyan"), Text(name, style="bold"), f"{elapsed:.1f}s", text
+            )
         return grid
 
 
-class LiveProgress(Progress):
+class LiveProgress(StreamedProgress):
     """Progress lines as usual, plus the board of running steps."""
 
-    def __init__(self, console: Console, now: Clock = utc_now) -> None:
-        super().__init__(console)
-        self.board = RunningBoard(now)
+    def __init__(
+        self, console: Console, now: Clock = utc_now, calls: StreamedCalls | None = None
+    ) -> None:
+        super().__init__(console, calls)
+        self.board = RunningBoard(now, self.calls)
 
     def show(self, event: ev.Envelope) -> None:
         """Print the event's line and keep the board to the steps still running."""
@@ -73,10 +83,16 @@ class LiveProgress(Progress):
             yield
 
 
-def progress_for(console: Console) -> tuple[Progress, AbstractContextManager[None]]:
+def progress_for(
+    console: Console, calls: StreamedCalls | None = None
+) -> tuple[Progress, AbstractContextManager[None]]:
     """The progress of a run and the block to follow it in: the live display on a
-    terminal, plain lines anywhere else (pipes, files, tests)."""
+    terminal, plain lines anywhere else (pipes, files, tests). With `calls` (fed the
+    run's token deltas), a line per finished streamed call, and on a terminal the
+    running steps' streamed text on the board."""
     if console.is_terminal:
-        live = LiveProgress(console)
+        live = LiveProgress(console, calls=calls)
         return live, live.live()
+    if calls is not None:
+        return StreamedProgress(console, calls), nullcontext()
     return Progress(console), nullcontext()

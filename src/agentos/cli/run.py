@@ -36,6 +36,7 @@ from agentos.cli.session import (
     supervisor,
 )
 from agentos.cli.settings import Settings, current, pool_option, read_pool
+from agentos.cli.streams import StreamedCalls
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.load import load_graph
 from agentos.graphs.spec import GraphSpec
@@ -44,6 +45,7 @@ from agentos.observe import observers
 from agentos.observe.lifecycle import LOGGER
 from agentos.observe.logformat import LOG_FORMATS, log_lines
 from agentos.routing.pool import ProviderPool
+from agentos.routing.streaming import FEED
 from agentos.state.run_state import RunState
 
 CTRL_C = "interrupted by the user (Ctrl-C)"
@@ -113,9 +115,10 @@ async def execute(
             graphs=graph_finder(catalog, _folder(ref)),
         ) as sup:
             run_id = await _start(sup, spec, inputs, console, tracker)
-            progress, shown = progress_for(console)
+            calls = StreamedCalls()  # the token deltas of its streamed model calls
+            progress, shown = progress_for(console, calls)
             try:
-                with shown:
+                with shown, FEED.listen(run_id, calls.add):
                     state = await follow(sup, run_id, console, progress=progress)
                 return state, where(store, run_id)
             except asyncio.CancelledError:
@@ -178,8 +181,8 @@ def run_command(
 ) -> None:
     """Run GRAPH (a .yaml/.yml/.json file or a catalog name) to its end.
 
-    Shows one line per node start and end, then the summary. Exits 0 when the run
-    succeeds, 1 when it fails.
+    Shows one line per node start and end (and per streamed model call, with the end of
+    its answer), then the summary. Exits 0 when the run succeeds, 1 when it fails.
     """
     settings = current()
     inputs = parse_inputs(pairs, inputs_json)

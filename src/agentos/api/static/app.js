@@ -270,10 +270,14 @@ function initRun() {
 
   const source = new EventSource(base + "/events/stream");
   source.onmessage = (msg) => {
-    list.append(eventItem(JSON.parse(msg.data)));
+    const ev = JSON.parse(msg.data);
+    list.append(eventItem(ev));
     count.textContent = list.children.length + " events";
+    nodePanel.event(ev);
     schedule();
   };
+  // live pieces of streamed model calls: never in the log, shown in the node panel
+  source.addEventListener("token", (msg) => nodePanel.token(JSON.parse(msg.data)));
   const cancel = document.getElementById("cancel");
   source.addEventListener("end", () => { source.close(); refreshPanel(); count.textContent += " · ended"; cancel.disabled = true; });
   // a frame named "error" with data: the run stalled (an append failed); no reconnect

@@ -1,5 +1,6 @@
 // agentos dashboard: the node panel of a run's page. a click on a node, an instance or
-// a loop pass opens everything the log says about it (GET /runs/{id}/nodes/{node}).
+// a loop pass opens everything the log says about it (GET /runs/{id}/nodes/{node}),
+// and, while a streamed model call of it runs, the answer as it arrives.
 // every value goes in with textContent, never as html.
 "use strict";
 
@@ -131,6 +132,32 @@ function renderNode(runId, d) {
   return parts;
 }
 
+// the text of streamed model calls as their `token` frames arrive, by node address
+// (what the events name: "writer", "researcher[1]"); dropped when the node's attempt
+// ends, when its output (or error) is in the panel
+const liveText = new Map();
+
+function liveNode(address) {
+  return address ? address.split("#")[0] : null;
+}
+
+function liveSection(entry) {
+  const box = section("Streaming", nodeEl("pre", entry.text, "live-tokens"));
+  box.querySelector("h3").append(nodeEl("small", " attempt " + entry.attempt + " · call " + entry.call, "muted"));
+  return box;
+}
+
+// the open node's live text, put before its output (or taken away)
+function paintLive(aside) {
+  const old = aside.querySelector("[data-section=streaming]");
+  const entry = aside.hidden ? undefined : liveText.get(liveNode(aside.dataset.open));
+  if (!entry) { if (old) old.remove(); return; }
+  const fresh = liveSection(entry);
+  if (old) { old.replaceWith(fresh); return; }
+  const output = aside.querySelector("[data-section=output]");
+  if (output) output.before(fresh);
+}
+
 // opens `address` in the panel; refreshes it in place when it is already open
 async function showNode(runId, address) {
   const aside = document.getElementById("node-detail");
@@ -147,6 +174,7 @@ async function showNode(runId, address) {
   const opened = new Set([...aside.querySelectorAll("details[open]")].map((d) => d.firstChild.textContent));
   aside.replaceChildren(...renderNode(runId, detail));
   aside.querySelectorAll("details").forEach((d) => { if (opened.has(d.firstChild.textContent)) d.open = true; });
+  paintLive(aside);
   markSelected(address);
 }
 
@@ -180,5 +208,18 @@ function initNodePanel(runId) {
     // the run moved on: the open node is fetched again
     refresh() { if (!aside.hidden && aside.dataset.open) showNode(runId, aside.dataset.open); },
     reselect() { markSelected(aside.hidden ? null : aside.dataset.open); },
+    // a `token` frame: a piece of a streamed call's answer; `restart` begins a new try
+    token(delta) {
+      const entry = liveText.get(delta.node);
+      const same = entry && entry.attempt === delta.attempt && entry.call === delta.call && !delta.restart;
+      liveText.set(delta.node, { attempt: delta.attempt, call: delta.call, text: (same ? entry.text : "") + delta.text });
+      if (delta.node === liveNode(aside.dataset.open)) paintLive(aside);
+    },
+    // an event of the log: the end of an attempt replaces its live text with what the
+    // panel shows next (the output, or the error)
+    event(ev) {
+      if (!ev.node || !["node_succeeded", "node_failed", "node_retrying", "node_cancelled"].includes(ev.type)) return;
+      if (liveText.delete(ev.node) && ev.node === liveNode(aside.dataset.open)) paintLive(aside);
+    },
   };
 }
