@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from agentos.eventstore._framing import unframe
 from agentos.eventstore.base import CorruptLogError
 
 _CHUNK = 1 << 20
+#: a log's index keeps a read mark at least this many events after the one before
+INDEX_EVERY = 16
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,19 @@ class ReadMark:
     lineno: int  # its last line number
 
 
+def nearest_mark(
+    latest: ReadMark | None, index: list[ReadMark] | None, after_seq: int
+) -> ReadMark | None:
+    """The mark to start a read after `after_seq` from: the later of `latest` and the
+    last of `index` (in seq order) that are not past `after_seq`."""
+    best = latest if latest is not None and latest.seq <= after_seq else None
+    if index:
+        at = bisect_right(index, after_seq, key=lambda m: m.seq)
+        if at and (best is None or index[at - 1].seq > best.seq):
+            best = index[at - 1]
+    return best
+
+
 async def read_log(
     path: Path,
     after_seq: int = 0,
@@ -38,6 +54,7 @@ async def read_log(
     mark: ReadMark | None = None,
     marks: dict[Path, ReadMark] | None = None,
     run_id: str | None = None,
+    index: list[ReadMark] | None = None,
 ) -> AsyncIterator[Envelope]:
     """Yield committed events with after_seq < seq <= upto_seq.
 
@@ -45,12 +62,15 @@ async def read_log(
     yielded; a bad line with data after it, or a committed event of another run than
     `run_id` (when given), raises CorruptLogError naming the line.
     With `mark` (of this file, at or before `after_seq`) reading starts there; the end of
-    the committed part read is left in `marks[path]`.
+    the committed part read is left in `marks[path]`, and `index` (this file's marks in
+    seq order) gains one every INDEX_EVERY events or more.
     """
     async with aiofiles.open(path, "rb") as f:
         inode = os.fstat(f.fileno()).st_ino
         if mark is None or mark.inode != inode or mark.seq > after_seq:
             mark = ReadMark(inode, 0, 0, 0)
+        if index and index[0].inode != inode:
+            index.clear()  # another file at this path now
         await f.seek(mark.offset)
         consumed = mark.offset
         lineno = mark.lineno
@@ -89,8 +109,12 @@ async def read_log(
                         raise CorruptLogError(reason, path, n)
                     expect_seq += 1
                 batch = []
-                if marks is not None:
-                    marks[path] = ReadMark(inode, consumed, expect_seq - 1, lineno)
+                if marks is not None or index is not None:
+                    end = ReadMark(inode, consumed, expect_seq - 1, lineno)
+                    if marks is not None:
+                        marks[path] = end
+                    if index is not None and (not index or end.seq >= index[-1].seq + INDEX_EVERY):
+                        index.append(end)
                 for event in events:
                     if upto_seq is not None and event.seq > upto_seq:
                         return
