@@ -14,7 +14,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("store_bench.py", "compare_langgraph.py", "scale_bench.py")
+SCRIPTS = (
+    "store_bench.py",
+    "compare_langgraph.py",
+    "scale_bench.py",
+    "write_scale_bench.py",
+)
 
 
 def run(script: Path, args: list[str], out: Path) -> int:

@@ -22,11 +22,16 @@ _B_HEAD = b',"_b":'
 
 def frame(events: Sequence[Envelope]) -> bytes:
     """The log lines of one atomic batch."""
+    return frame_encoded([encode(event) for event in events])
+
+
+def frame_encoded(raws: Sequence[bytes]) -> bytes:
+    """The log lines of one atomic batch of events already encoded (and checked)."""
     out = bytearray()
-    remaining = len(events)
-    for event in events:
+    remaining = len(raws)
+    for raw in raws:
         remaining -= 1
-        head = encode(event)[:-1] + _B_HEAD + str(remaining).encode()
+        head = raw[:-1] + _B_HEAD + str(remaining).encode()
         out += head
         out += b',"_crc":"%08x"}\n' % zlib.crc32(head)
     return bytes(out)

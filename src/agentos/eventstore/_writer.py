@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from errno import EEXIST, EINVAL
 
 from agentos.eventstore.base import StoreWriteError
 
@@ -56,6 +57,51 @@ def _libc_syncfs() -> Callable[[int], None] | None:
             raise OSError(errno, os.strerror(errno))
 
     return syncfs
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _libc_rename_noreplace() -> Callable[[str, str], bool] | None:
+    """renameat2(2) with RENAME_NOREPLACE: True once moved, False if `dst` exists.
+
+    None where libc lacks it. Raises OSError on other errors (EINVAL: the filesystem
+    cannot do it; the caller then falls back to a check and a rename)."""
+    name = ctypes.util.find_library("c")
+    fn = getattr(ctypes.CDLL(name, use_errno=True), "renameat2", None) if name else None
+    if fn is None:
+        return None
+
+    def rename_noreplace(src: str, dst: str) -> bool:
+        if fn(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return True
+        errno = ctypes.get_errno()
+        if errno == EEXIST:
+            return False
+        raise OSError(errno, os.strerror(errno), dst)
+
+    return rename_noreplace
+
+
+_rename_noreplace = _libc_rename_noreplace()
+
+
+def rename_new(src: str, dst: str) -> bool:
+    """Rename `src` to `dst` unless that name exists; False if it does.
+
+    One system call where renameat2 works, else a check and a rename (which replaces
+    an empty folder made between the two)."""
+    if _rename_noreplace is not None:
+        try:
+            return _rename_noreplace(src, dst)
+        except OSError as exc:
+            if exc.errno != EINVAL:  # this filesystem cannot: check, then rename
+                raise
+    if os.path.lexists(dst):
+        return False
+    os.rename(src, dst)
+    return True
 
 
 @dataclass

@@ -26,8 +26,16 @@ from agentos.events.model import TERMINAL_TYPES, Envelope
 log = logging.getLogger(__name__)
 
 
-def check_batch(run_id: str, events: Sequence[Envelope], expected_seq: int, last: int) -> None:
-    """Raise unless `events` continue the run's log right after `last` as `expected_seq` says."""
+def check_batch(
+    run_id: str,
+    events: Sequence[Envelope],
+    expected_seq: int,
+    last: int,
+    checked: list[bytes] | None = None,
+) -> list[bytes]:
+    """Raise unless `events` continue the run's log right after `last` as `expected_seq` says.
+
+    Returns each event's checked JSON (`checked`, from `check_events`, if given)."""
     if expected_seq != last:
         raise ConcurrencyError(
             f"run {run_id}: expected last seq {expected_seq}, but the log ends at {last}"
@@ -39,16 +47,18 @@ def check_batch(run_id: str, events: Sequence[Envelope], expected_seq: int, last
             raise EventRejectedError(
                 f"run {run_id}: event seq {event.seq} does not follow {last + offset - 1}"
             )
-    check_events(run_id, events)
+    return check_events(run_id, events) if checked is None else checked
 
 
-def check_events(run_id: str, events: Sequence[Envelope]) -> None:
-    """Raise EventRejectedError unless the log's reader would read every event back."""
+def check_events(run_id: str, events: Sequence[Envelope]) -> list[bytes]:
+    """Each event's JSON; raise EventRejectedError unless the reader would read it back."""
+    raws = []
     for event in events:
         try:
-            check_writable(event)
+            raws.append(check_writable(event))
         except EventDecodeError as exc:
             raise EventRejectedError(f"run {run_id}: event {event.seq} refused: {exc}") from None
+    return raws
 
 
 class _Subscribers:

@@ -21,12 +21,12 @@ from agentos._names import safe_name
 from agentos.events.codec import EventDecodeError, decode
 from agentos.events.model import Envelope
 from agentos.eventstore._delete import remove_run
-from agentos.eventstore._framing import BadLineError, frame, scan
+from agentos.eventstore._framing import BadLineError, frame_encoded, scan
 from agentos.eventstore._lock import RangeLocks, is_held, lock_log
 from agentos.eventstore._open_logs import OpenLogs, default_limit
-from agentos.eventstore._reader import ReadMark, read_log
+from agentos.eventstore._reader import ReadMark, nearest_mark, read_log
 from agentos.eventstore._spares import SpareFolders
-from agentos.eventstore._writer import FileOps, GroupWriter, LogFile
+from agentos.eventstore._writer import FileOps, GroupWriter, LogFile, rename_new
 from agentos.eventstore.base import (
     ArtifactNotFoundError,
     CorruptLogError,
@@ -84,6 +84,7 @@ class JsonlEventStore(EventStore):
         self._lock = self.open_logs.lock  # also keeps a log open from `use` to its write
         self._logs: dict[str, LogFile] = {}
         self._read_marks: dict[Path, ReadMark] = {}
+        self._mark_index: dict[Path, list[ReadMark]] = {}  # sparse marks of each log read
 
     def run_dir(self, run_id: str) -> Path:
         """The folder of a run."""
@@ -120,13 +121,14 @@ class JsonlEventStore(EventStore):
     ) -> concurrent.futures.Future[int]:
         # an open log's id was checked when it was opened
         logfile = self._logs.get(run_id)
+        checked = None
         if logfile is None:
-            check_events(run_id, events)  # a refused first batch creates no log
+            checked = check_events(run_id, events)  # a refused first batch creates no log
             logfile = self._open_for_write(run_id)
         with self._lock:
             if logfile.broken is not None:
                 raise StoreWriteError(logfile.broken, logfile.errno)
-            check_batch(run_id, events, expected_seq, logfile.last_seq)
+            raws = check_batch(run_id, events, expected_seq, logfile.last_seq, checked)
             if not events:
                 done: concurrent.futures.Future[int] = concurrent.futures.Future()
                 done.set_result(logfile.last_seq)
@@ -135,7 +137,7 @@ class JsonlEventStore(EventStore):
             if logfile.broken is not None:
                 raise StoreWriteError(logfile.broken, logfile.errno)
             logfile.last_seq = events[-1].seq
-            written = self._writer.submit(logfile, frame(events), logfile.last_seq)
+            written = self._writer.submit(logfile, frame_encoded(raws), logfile.last_seq)
         if self._subscribers:  # wake followers of this run once the batch is durable
 
             def wake(f: concurrent.futures.Future[int]) -> None:
@@ -193,24 +195,25 @@ class JsonlEventStore(EventStore):
     def _place_spare(self, run_dir: str) -> bool:
         """Rename a spare folder to `run_dir`; False if none is ready or that name is taken.
 
-        rename() would replace an empty folder made between the check and the call; then
-        whichever writer opens the log first holds its lock, and the other one is
-        refused, as with two mkdirs. A spare that fails to move is dropped, and the
-        caller makes the folder itself (and meets the real error, if there is one)."""
+        One renameat2 with RENAME_NOREPLACE, which refuses a name that exists. Where
+        that is missing, a check and a rename: rename() would replace an empty folder
+        made between the two; then whichever writer opens the log first holds its lock,
+        and the other one is refused, as with two mkdirs. A spare that fails to move is
+        dropped, and the caller makes the folder itself (and meets the real error, if
+        there is one)."""
         if self.spares is None:
             return False
         spare = self.spares.take()
         if spare is None:
             return False
-        if os.path.lexists(run_dir):
-            self.spares.give_back(spare)
-            return False
         try:
-            os.rename(spare, run_dir)
+            moved = rename_new(spare, run_dir)
         except OSError:
             self.spares.discard(spare)
             return False
-        return True
+        if not moved:
+            self.spares.give_back(spare)  # the name is taken
+        return moved
 
     def _open_existing(self, run_id: str) -> LogFile:
         """The log of a run folder that exists: locked, checked, its torn tail cut."""
@@ -308,8 +311,11 @@ class JsonlEventStore(EventStore):
         if not await asyncio.to_thread(path.exists):
             raise UnknownRunError(f"unknown run {run_id!r}: no log at {path}")
         # a follower reads the same log again and again: start after what it already saw
-        mark = self._read_marks.get(path)
-        async for event in read_log(path, after_seq, upto_seq, mark, self._read_marks, run_id):
+        # and a read of an earlier step starts at the nearest mark before it
+        index = self._mark_index.setdefault(path, [])
+        mark = nearest_mark(self._read_marks.get(path), index, after_seq)
+        marks = self._read_marks
+        async for event in read_log(path, after_seq, upto_seq, mark, marks, run_id, index):
             yield event
 
     async def last_seq(self, run_id: str) -> int:
@@ -332,6 +338,7 @@ class JsonlEventStore(EventStore):
         path = self.log_path(run_id)
         await asyncio.to_thread(remove_run, path, run_id, self._kept, self.durable)
         self._read_marks.pop(path, None)
+        self._mark_index.pop(path, None)
 
     async def list_runs(self) -> list[str]:
         def listing() -> list[str]:
