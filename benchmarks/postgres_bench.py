@@ -57,7 +57,7 @@ async def one_round(pg: Cluster, root: Path, runs: int, in_flight: int) -> dict[
     wall, events = await measure(store, runs, in_flight)
     out["pg"] = runs / wall
     out["pg_events"] = events / wall
-    out["pg_tx_per_run"] = store.commits / runs
+    out["pg_tx_per_run"] = store.commit_stats()[0] / runs
     return out
 
 

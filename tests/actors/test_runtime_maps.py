@@ -40,7 +40,7 @@ class Seen:
         self.writer: Any = None
 
 
-def register(registry: AgentRegistry, questions: Any, fail: set[int] = set()) -> Seen:
+def register(registry: AgentRegistry, questions: Any, fail: frozenset[int] = frozenset()) -> Seen:
     seen = Seen()
 
     async def planner(ctx: NodeContext) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -69,3 +70,19 @@ def test_rename_new_never_replaces_a_name_that_exists(tmp_path: Path, taken: str
     assert target.exists()
     if taken == "run folder":
         assert (target / "events.jsonl").read_bytes() == b"{}\n"
+
+
+async def test_commit_stats_count_groups_and_their_batches(tmp_path: Path) -> None:
+    store = JsonlEventStore(tmp_path / "data", durable=True)
+    try:
+        assert store.commit_stats() == (0, 0)
+        await asyncio.gather(
+            *(store.append(f"g{i}", make_batch(f"g{i}", 1, 2), expected_seq=0) for i in range(20))
+        )
+        groups, batches = store.commit_stats() or (0, 0)
+        assert batches == 20 and 1 <= groups <= 20
+    finally:
+        await store.close()
+    fast = JsonlEventStore(tmp_path / "fast", durable=False)
+    assert fast.commit_stats() is None  # no group commit without fsync
+    await fast.close()

@@ -255,6 +255,8 @@ async def test_a_worker_serves_its_metrics(pg_url: str) -> None:
             text = (await asyncio.to_thread(httpx.get, url)).text
             await asyncio.sleep(0.05)
         assert 'agentos_node_attempts_total{graph="steps",outcome="succeeded"} 4.0' in text
+        groups = [ln for ln in text.splitlines() if ln.startswith("agentos_store_commit_groups")]
+        assert groups and float(groups[0].split()[-1]) >= 1  # its appends, in groups
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.to_thread(proc.wait, 30)

@@ -96,7 +96,8 @@ async def test_concurrent_appends_share_commits(pg_url: str) -> None:
             store.submit(f"r{i}", make_batch(f"r{i}", 1, 3), expected_seq=0) for i in range(200)
         ]
         assert await asyncio.gather(*map(asyncio.wrap_future, futures)) == [3] * 200
-        assert store.commits <= 10, f"{store.commits} transactions for 200 appends"
+        commits, batches = store.commit_stats()
+        assert commits <= 10 and batches == 200, f"{commits} transactions for 200 appends"
         assert len(await store.list_runs()) == 200
         assert _rows(pg_url, "SELECT count(*) FROM events") == [(600,)]
     finally:

@@ -82,6 +82,7 @@ def create_app(
             listeners=[counted.listen, *observed.listeners],
         )
         app.state.runtime = runtime
+        counted.watch_store(runtime.store)
         try:
             if isinstance(runtime.store, PostgresEventStore):
                 runtime.start_member(capacity)  # it takes over orphans: no resume here

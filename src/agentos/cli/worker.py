@@ -29,6 +29,7 @@ async def work(
     assert isinstance(store, PostgresEventStore)
     catalog = Catalog(settings.data, agents())
     counted = Metrics()
+    counted.watch_store(store)
     server = None
     if metrics_at is not None:
         try:

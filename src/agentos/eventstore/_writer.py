@@ -155,6 +155,7 @@ class GroupWriter:
         self._cond = threading.Condition()  # guards writes, cuts and the queue
         self._queue: list[_Written] = []
         self._commits = 0  # groups done, for `wait_commit`
+        self.batches = 0  # batches in them
         self._closed = False
         self._thread: threading.Thread | None = None
         if durable:
@@ -183,6 +184,11 @@ class GroupWriter:
         else:
             future.set_exception(StoreWriteError(str(log.broken), log.errno))
         return future
+
+    @property
+    def commits(self) -> int:
+        """Groups made durable so far."""
+        return self._commits
 
     def wait_commit(self, timeout: float) -> None:
         """Wait until the sync thread has finished one more group, or `timeout` passed."""
@@ -235,6 +241,7 @@ class GroupWriter:
             for item in group:
                 item.log.pending -= 1
             self._commits += 1
+            self.batches += len(group)
             self._cond.notify_all()
         # each outcome is decided now: a later group's failure must not touch this one
         by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[_Written, _Failure]]] = {}

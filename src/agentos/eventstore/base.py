@@ -139,6 +139,11 @@ class EventStore(ABC):
 
         return remove
 
+    def commit_stats(self) -> tuple[int, int] | None:
+        """(groups committed, batches in them) since the store opened, for metrics; None
+        for a store without group commit."""
+        return None
+
     def _committed(self) -> None:
         for hook in list(self._commit_hooks):
             try:

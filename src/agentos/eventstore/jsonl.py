@@ -98,6 +98,9 @@ class JsonlEventStore(EventStore):
                 raise UnsafePathError(f"refusing to write run {run_id}: {path} is a symlink")
         return run_dir
 
+    def commit_stats(self) -> tuple[int, int] | None:
+        return (self._writer.commits, self._writer.batches) if self.durable else None
+
     def log_path(self, run_id: str) -> Path:
         """The events file of a run."""
         return self.run_dir(run_id) / EVENTS_FILE

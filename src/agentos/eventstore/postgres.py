@@ -110,10 +110,8 @@ class PostgresEventStore(EventStore):
         """The store's URL without its password and options, for messages."""
         return safe_url(self.url)
 
-    @property
-    def commits(self) -> int:
-        """How many groups of appends were committed (one transaction each)."""
-        return self._writer.commits
+    def commit_stats(self) -> tuple[int, int]:
+        return self._writer.commits, self._writer.batches
 
     # the store's own loop: every database call runs there
 

@@ -17,11 +17,12 @@ from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from agentos.events import model as ev
+from agentos.eventstore.base import EventStore
 from agentos.state.run_state import RunState
 
 # seconds: from a fast echo node to a long model-driven one
@@ -101,6 +102,10 @@ class Metrics:
             child = self._children[key] = metric.labels(*labels)
         return child  # type: ignore[return-value]
 
+    def watch_store(self, store: EventStore) -> None:
+        """Also report the store's commit groups (how many appends share a sync)."""
+        self.registry.register(CommitGroups(store))
+
     def listen(self, events: Sequence[ev.Envelope], state: RunState) -> None:
         """Count one acknowledged batch of a run (a supervisor listener)."""
         if not events:
@@ -141,6 +146,28 @@ def _fresh(events: Sequence[ev.Envelope]) -> Sequence[ev.Envelope]:
         if isinstance(events[i], ev.ReplayedFrom):
             return events[i:]
     return events
+
+
+class CommitGroups(Collector):
+    """The store's group commit at scrape time: groups made durable (one fsync or one
+    transaction each) and the batches in them; their ratio is the mean group size."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        stats = self.store.commit_stats()
+        if stats is None:
+            return []
+        groups = CounterMetricFamily(
+            "agentos_store_commit_groups", "Groups of appends made durable together."
+        )
+        batches = CounterMetricFamily(
+            "agentos_store_committed_batches", "Batches of events in those groups."
+        )
+        groups.add_metric([], stats[0])
+        batches.add_metric([], stats[1])
+        return [groups, batches]
 
 
 class LiveRuns(Collector):
