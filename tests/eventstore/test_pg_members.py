@@ -59,12 +59,18 @@ async def check_logs(store: PostgresEventStore, run_ids: list[str]) -> list[list
     return logs
 
 
-def worker(url: str, capacity: int = 50, ttl: float = 10.0) -> subprocess.Popen[str]:
+def worker(
+    url: str, capacity: int = 50, ttl: float = 10.0, log: Path | None = None
+) -> subprocess.Popen[str]:
+    """`agentos worker` on `url`; its log lines go to `log` (never a pipe nobody reads)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
     env["AGENTOS_STORE"] = url
     cmd = [AGENTOS, "worker", "--capacity", str(capacity)]
-    return subprocess.Popen([*cmd, "--ttl", str(ttl)], env=env, stderr=subprocess.PIPE, text=True)
+    if log is None:
+        return subprocess.Popen([*cmd, "--ttl", str(ttl)], env=env, stderr=subprocess.DEVNULL)
+    with open(log, "w") as out:  # the child keeps its own descriptor
+        return subprocess.Popen([*cmd, "--ttl", str(ttl)], env=env, stderr=out, text=True)
 
 
 async def test_queued_runs_are_claimed_once_across_members(pg_url: str) -> None:
@@ -99,7 +105,7 @@ def await_queue_left(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def test_kill_9_of_a_member_its_runs_are_taken_over(pg_url: str) -> None:
+async def test_kill_9_of_a_member_its_runs_are_taken_over(pg_url: str, tmp_path: Path) -> None:
     store = PostgresEventStore(pg_url)
     first = worker(pg_url)
     second = None
@@ -117,7 +123,7 @@ async def test_kill_9_of_a_member_its_runs_are_taken_over(pg_url: str) -> None:
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
         killed_at = time.monotonic()
-        second = worker(pg_url)
+        second = worker(pg_url, log=tmp_path / "second.log")
         await all_ended(store, run_ids)
         took = time.monotonic() - killed_at
         logs = await check_logs(store, run_ids)
@@ -135,6 +141,8 @@ async def test_kill_9_of_a_member_its_runs_are_taken_over(pg_url: str) -> None:
         assert second.pid in pids or all(e.seq <= len(kept) for e in log)
     retried = [e for log in logs for e in log if e.type == "node_retrying"]
     assert retried and all("interrupted" in e.data.error for e in retried)
+    lines = (tmp_path / "second.log").read_text()
+    assert "run_taken_over" in lines and "run_finished" in lines  # its lifecycle log
 
 
 async def test_a_paused_owner_is_swept_and_fenced_out(pg_url: str) -> None:
@@ -231,21 +239,24 @@ def test_the_worker_needs_a_postgres_store(tmp_path: Path) -> None:
     assert "needs a shared PostgreSQL store" in res.stderr and "Traceback" not in res.stderr
 
 
-async def test_a_worker_serves_its_metrics(pg_url: str) -> None:
+async def test_a_worker_serves_its_metrics(pg_url: str, tmp_path: Path) -> None:
     store = PostgresEventStore(pg_url)
     env = dict(os.environ, AGENTOS_STORE=pg_url)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
-    proc = subprocess.Popen(
-        [AGENTOS, "worker", "--metrics-port", "0"], env=env, stderr=subprocess.PIPE, text=True
-    )
+    log = tmp_path / "worker.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [AGENTOS, "worker", "--metrics-port", "0"], env=env, stderr=out, text=True
+        )
     try:
-        assert proc.stderr is not None
         url = ""
+        deadline = time.monotonic() + 30
         while not url:
-            line = await asyncio.to_thread(proc.stderr.readline)
-            assert line, "the worker ended before serving its metrics"
-            if line.startswith("metrics: "):
-                url = line.split(" ", 1)[1].strip()
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            found = [ln for ln in log.read_text().splitlines() if ln.startswith("metrics: ")]
+            url = found[0].split(" ", 1)[1].strip() if found else ""
+            await asyncio.sleep(0.05)
         await enqueue(store, "m1", spec_doc(0.01), {}, None)
         await all_ended(store, ["m1"])
         text = ""

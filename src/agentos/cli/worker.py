@@ -9,6 +9,7 @@ import signal
 import click
 from prometheus_client import start_http_server
 
+from agentos._exceptions import InvalidInputError
 from agentos.cli.errors import usage
 from agentos.cli.runlog import open_store
 from agentos.cli.session import agents, graph_finder
@@ -16,12 +17,19 @@ from agentos.cli.settings import Settings, current
 from agentos.cluster.member import Member
 from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.catalog import Catalog
+from agentos.observe import observers
+from agentos.observe.logformat import LOG_FORMATS, log_lines
 from agentos.observe.metrics import Metrics
+from agentos.observe.observers import Observers
 from agentos.routing.router import Router
 
 
 async def work(
-    settings: Settings, capacity: int, ttl: float, metrics_at: tuple[str, int] | None = None
+    settings: Settings,
+    capacity: int,
+    ttl: float,
+    metrics_at: tuple[str, int] | None = None,
+    observed: Observers | None = None,
 ) -> None:
     """Be a member until SIGTERM or Ctrl-C; the runs it drives stay in their logs.
     With `metrics_at` (host, port), its metrics are served there for Prometheus."""
@@ -45,7 +53,10 @@ async def work(
         ttl=ttl,
         router=Router(catalog.pool),
         graphs=graph_finder(catalog),
-        listeners=[counted.listen],
+        listeners=[counted.listen, *(observed.listeners if observed else ())],
+        on_taken_over=(
+            (lambda state: observed.lifecycle.taken_over(state, store.owner)) if observed else None
+        ),
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,7 +100,16 @@ async def work(
     show_default=True,
     help="The address the metrics are served on (they need no token: keep it private).",
 )
-def worker_command(capacity: int, ttl: float, metrics_port: int | None, metrics_host: str) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="Log lines (run lifecycle, the member's own) as text or one JSON object per line.",
+)
+def worker_command(
+    capacity: int, ttl: float, metrics_port: int | None, metrics_host: str, log_format: str
+) -> None:
     """Drive runs of a shared PostgreSQL store (--store URL or AGENTOS_STORE): runs
     queued by any member, and runs whose process died (taken over, as a resume would).
     Serves no HTTP; stop it with SIGTERM or Ctrl-C (its runs go to other members)."""
@@ -100,4 +120,12 @@ def worker_command(capacity: int, ttl: float, metrics_port: int | None, metrics_
             "pass --store postgresql://... (or set AGENTOS_STORE)",
         )
     metrics_at = None if metrics_port is None else (metrics_host, metrics_port)
-    asyncio.run(work(settings, capacity, ttl, metrics_at))
+    try:
+        observed = observers.from_env()  # traces when the OTEL_* variables ask for them
+    except InvalidInputError as exc:
+        raise usage(str(exc), "fix the OTEL_* variables") from None
+    try:
+        with log_lines(log_format, "agentos"):
+            asyncio.run(work(settings, capacity, ttl, metrics_at, observed))
+    finally:
+        observed.close()

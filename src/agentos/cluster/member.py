@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -27,6 +27,7 @@ from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.spec import GraphSpec
 from agentos.routing.router import Router
 from agentos.state.load import load_state
+from agentos.state.run_state import RunState
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Member:
         router: Router | None = None,
         graphs: GraphResolver | None = None,
         listeners: Sequence[Listener] = (),
+        on_taken_over: Callable[[RunState], None] | None = None,
     ) -> None:
         self.store = store
         self.agents = agents
@@ -54,6 +56,7 @@ class Member:
         self.router = router
         self.graphs = graphs or (lambda name: None)
         self.listeners = list(listeners)
+        self.on_taken_over = on_taken_over  # told of each run taken over (lifecycle logs)
         self.driving: dict[str, asyncio.Task[None]] = {}
         self.taken_over: list[str] = []  # orphans this member took over, in order
         self._supervisors: dict[str, Supervisor] = {}
@@ -121,6 +124,8 @@ class Member:
             return
         log.info("run %s taken over by member %s", run_id, self.membership.member_id)
         self.taken_over.append(run_id)
+        if self.on_taken_over is not None:
+            self.on_taken_over(state)
         self._watch(sup, run_id)
 
     def _watch(self, sup: Supervisor, run_id: str) -> None:

@@ -54,6 +54,13 @@ class LifecycleLog:
         for event in batch:
             self._event(event, run, state)
 
+    def taken_over(self, state: RunState, member: int) -> None:
+        """Log that member `member` took the run over from a member that died."""
+        with self._lock:
+            self._seen.add(state.run_id)
+        run = {"run_id": state.run_id, "graph": state.graph}
+        self._log(logging.INFO, "run_taken_over", run, status=state.status, member=member)
+
     def resumed(self, state: RunState) -> None:
         """Log that this process resumed the run (one that appends nothing as it resumes,
         a waiting run, is heard of by no listener until its signal); once per run."""
