@@ -115,7 +115,7 @@ class ChildRuns:
         done = NodeDone(job.run_id, job.node, job.attempt, ok=False)
         try:
             final = await self._run(job)
-        except (AgentOSError, ValueError) as exc:
+        except Exception as exc:  # any failure to run the child fails the attempt
             if self._stopping:
                 return None
             done.error, done.error_type = str(exc), type(exc).__name__

@@ -60,6 +60,7 @@ class Member:
         self.driving: dict[str, asyncio.Task[None]] = {}
         self.taken_over: list[str] = []  # orphans this member took over, in order
         self._supervisors: dict[str, Supervisor] = {}
+        self._unrunnable: set[str] = set()  # orphans whose log this member cannot run
         self._stopping = asyncio.Event()
         self._changed = asyncio.Event()
 
@@ -96,8 +97,10 @@ class Member:
         """Claim queued runs, then orphans, while there is room."""
         claimed = await self.membership.claim_queued(self._room())
         await asyncio.gather(*(self._start(queued) for queued in claimed))
-        orphans = await self.membership.orphans(self._room())
-        await asyncio.gather(*(self._take_over(r) for r in orphans if r not in self.driving))
+        orphans = await self.membership.orphans(self._room() + len(self._unrunnable))
+        skip = self.driving.keys() | self._unrunnable
+        chosen = [r for r in orphans if r not in skip][: self._room()]
+        await asyncio.gather(*(self._take_over(r) for r in chosen))
 
     def _room(self) -> int:
         return max(0, self.capacity - len(self.driving))
@@ -106,7 +109,7 @@ class Member:
         try:
             sup = self._supervisor(GraphSpec.model_validate(queued.spec), {})
             await sup.start_run(queued.inputs, run_id=queued.run_id, budget=queued.budget)
-        except AgentOSError as exc:  # e.g. started meanwhile: an orphan if it did not end
+        except Exception as exc:  # e.g. started meanwhile (an orphan if it did not end)
             log.warning("queued run %s not started: %s", queued.run_id, exc)
             await self.membership.dequeue(queued.run_id)
             return
@@ -119,8 +122,12 @@ class Member:
             state = await load_state(self.store, run_id)
             sup = self._supervisor(GraphSpec.model_validate(state.spec), state.graphs)
             await sup.resume(run_id)
-        except AgentOSError as exc:
+        except AgentOSError as exc:  # another member won it, or it ended meanwhile
             log.info("run %s not taken over: %s", run_id, exc)
+            return
+        except Exception:  # a log this version cannot run: never the member's end
+            log.exception("run %s cannot be taken over: left alone", run_id)
+            self._unrunnable.add(run_id)
             return
         log.info("run %s taken over by member %s", run_id, self.membership.member_id)
         self.taken_over.append(run_id)
