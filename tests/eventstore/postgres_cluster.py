@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -46,9 +46,11 @@ def _free_port() -> int:
 class Cluster:
     """A running cluster (or an external server) that hands out fresh schemas."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, restart: Callable[[], None] | None = None) -> None:
         self.base_url = base_url
         self._names = itertools.count(1)
+        #: restart the server (fast shutdown, start again); None for an external one
+        self.restart = restart
 
     def fresh_url(self) -> str:
         """The URL of a new, empty schema (a store migrates it on first use)."""
@@ -137,8 +139,17 @@ def cluster() -> Iterator[Cluster | str]:
             log = (tmp / "log").read_text() if (tmp / "log").exists() else start.stderr
             yield f"pg_ctl start failed: {log.strip()[-300:]}"
             return
+
+        def restart() -> None:
+            pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w"]
+            subprocess.run(
+                _as_postgres([*pg_ctl, "-m", "fast", "-l", str(tmp / "log"), "restart"]),
+                capture_output=True,
+                check=True,
+            )
+
         try:
-            yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres")
+            yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", restart)
         finally:
             subprocess.run(
                 _as_postgres(

@@ -23,8 +23,8 @@ from agentos.cli.serve import serve_command
 from agentos.cli.settings import Settings
 from agentos.cli.signal import signal_command
 from agentos.cli.worker import worker_command
+from agentos.eventstore import is_store_url
 from agentos.eventstore.jsonl import default_root
-from agentos.eventstore.postgres import is_store_url
 
 
 class AgentosGroup(click.Group):

@@ -65,6 +65,10 @@ class Member:
         self._changed = asyncio.Event()
 
     @property
+    def member_id(self) -> int:
+        return self.membership.member_id
+
+    @property
     def capacity(self) -> int:
         return self.membership.capacity
 
@@ -75,7 +79,10 @@ class Member:
         try:
             with self.store.wakeups(QUEUE_KEY) as queued:
                 while not self._stopping.is_set():
-                    await self._fill()
+                    try:
+                        await self._fill()
+                    except Exception as exc:  # the database is away (a restart): try again
+                        log.warning("member %s: cannot claim runs: %s", self.member_id, exc)
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(POLL):
                             waits = (queued.wait(), self._changed.wait(), self._stopping.wait())
@@ -99,7 +106,9 @@ class Member:
         await asyncio.gather(*(self._start(queued) for queued in claimed))
         orphans = await self.membership.orphans(self._room() + len(self._unrunnable))
         skip = self.driving.keys() | self._unrunnable
-        chosen = [r for r in orphans if r not in skip][: self._room()]
+        # a run this process still writes (a supervisor of its own drives it) is not one
+        chosen = [r for r in orphans if r not in skip and not self.store.holds(r)]
+        chosen = chosen[: self._room()]
         await asyncio.gather(*(self._take_over(r) for r in chosen))
 
     def _room(self) -> int:

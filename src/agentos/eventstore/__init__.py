@@ -1,5 +1,6 @@
 """Event stores: durable, ordered logs of a run's events, one backend per module."""
 
+from agentos.eventstore._pg_session import is_store_url
 from agentos.eventstore.base import (
     ArtifactNotFoundError,
     ConcurrencyError,
@@ -13,7 +14,7 @@ from agentos.eventstore.base import (
 )
 from agentos.eventstore.jsonl import JsonlEventStore, default_root
 from agentos.eventstore.memory import InMemoryEventStore
-from agentos.eventstore.postgres import PostgresEventStore, is_store_url
+from agentos.eventstore.postgres import PostgresEventStore
 from agentos.eventstore.run_log import RunLog
 
 __all__ = [

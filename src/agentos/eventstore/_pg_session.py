@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +13,13 @@ from agentos.events.codec import check_writable
 from agentos.events.model import Envelope
 from agentos.eventstore._pg_schema import OWNER_LOCK_SPACE
 from agentos.eventstore.base import EventRejectedError, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def is_store_url(text: str) -> bool:
+    """Whether `text` names a PostgreSQL store rather than a data dir."""
+    return text.startswith(("postgresql://", "postgres://"))
 
 
 def load_psycopg() -> tuple[Any, Any]:
@@ -36,19 +44,23 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-async def owner_session(psycopg: Any, url: str, channel: str) -> tuple[Any, int]:
-    """A dedicated connection holding a fresh owner id's advisory lock and LISTENing on
-    `channel`; the owner id (named in its application_name, for operators)."""
+async def owner_session(
+    psycopg: Any, url: str, channel: str, same: int | None = None
+) -> tuple[Any, int]:
+    """A dedicated connection holding a fresh owner id's advisory lock (or `same`'s) and
+    LISTENing on `channel`; the owner id (named in its application_name, for operators)."""
     conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
     try:
         while True:
-            owner = random.randint(1, 2**31 - 1)
+            owner = same if same is not None else random.randint(1, 2**31 - 1)
             cur = await conn.execute(
                 "SELECT pg_try_advisory_lock(%s, %s)", (OWNER_LOCK_SPACE, owner)
             )
             row = await cur.fetchone()
             if row and row[0]:
                 break
+            if same is not None:
+                raise StoreError(f"owner {same} is held by another session")
         await conn.execute(
             "SELECT pg_catalog.set_config('application_name', %s, false)",
             (f"agentos-owner-{owner}",),
@@ -77,3 +89,19 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+async def reopen_owner(psycopg: Any, url: str, channel: str, owner: int) -> Any:
+    """The owner's session again, after it was cut (a server restart, a failover): tried
+    until it opens, backing off to 2 s; runs taken over meanwhile stay lost (their
+    appends are refused), the others are the owner's as before."""
+    delay = 0.05
+    while True:
+        try:
+            conn, _ = await owner_session(psycopg, url, channel, same=owner)
+        except Exception as exc:
+            log.warning("owner %s: session lost, reconnecting: %s", owner, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        else:
+            return conn

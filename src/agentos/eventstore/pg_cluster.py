@@ -66,11 +66,12 @@ _CLAIM_QUEUED = f"""
     RETURNING q.run_id, q.spec, q.inputs, q.budget
 """
 _DEQUEUE = "DELETE FROM run_queue WHERE run_id = %(run)s"
-#: runs that have not ended and whose owner is gone (or that nobody owns)
+#: runs that have not ended and whose owner is gone (or that nobody owns), and this
+#: member's own (the caller skips those it still drives: see `Member`)
 _ORPHANS = f"""
     SELECT r.run_id FROM runs r
     WHERE NOT r.ended AND r.last_seq > 0
-      AND (r.owner IS NULL OR NOT {OWNER_ALIVE.format(owner="r.owner")})
+      AND (r.owner IS NULL OR r.owner = %(me)s OR NOT {OWNER_ALIVE.format(owner="r.owner")})
     ORDER BY r.created_at
     LIMIT %(n)s
 """
@@ -153,10 +154,12 @@ class Membership:
         await self.store.query(_DEQUEUE, {"run": run_id})
 
     async def orphans(self, n: int) -> list[str]:
-        """Up to `n` runs that have not ended and that no live member owns."""
+        """Up to `n` runs that have not ended and that no live member owns, or that this
+        member owns (after a failed append, or its session was cut: its own to resume)."""
         if n <= 0:
             return []
-        return [r[0] for r in await self.store.query(_ORPHANS, {"n": n})]
+        rows = await self.store.query(_ORPHANS, {"n": n, "me": self.member_id})
+        return [r[0] for r in rows]
 
 
 async def enqueue(

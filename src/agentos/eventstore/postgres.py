@@ -35,6 +35,7 @@ from agentos.eventstore._pg_session import (
     encode_rows,
     load_psycopg,
     owner_session,
+    reopen_owner,
     running_loop,
     safe_url,
 )
@@ -56,11 +57,6 @@ T = TypeVar("T")
 
 #: events read per query (a follower of a long run reads it in pages)
 PAGE = 2000
-
-
-def is_store_url(text: str) -> bool:
-    """Whether `text` names a PostgreSQL store rather than a data dir."""
-    return text.startswith(("postgresql://", "postgres://"))
 
 
 class PostgresEventStore(EventStore):
@@ -146,12 +142,18 @@ class PostgresEventStore(EventStore):
         self._writer.start()
 
     async def _listen(self, conn: AsyncConnection[Any]) -> None:
-        """Wake this process's followers of the runs each NOTIFY names ('' wakes all)."""
-        with contextlib.suppress(Exception):
-            async for note in conn.notifies():
-                run_ids = note.payload.split(",") if note.payload else self._followed()
-                for run_id in run_ids:
-                    self._notify(run_id)
+        """Wake this process's followers of the runs each NOTIFY names ('' wakes all);
+        a cut session is opened again under the same owner id (then all are woken)."""
+        while True:
+            with contextlib.suppress(Exception):
+                async for note in conn.notifies():
+                    run_ids = note.payload.split(",") if note.payload else self._followed()
+                    for run_id in run_ids:
+                        self._notify(run_id)
+            args = (self._psycopg, self.url, self.channel, self.owner)
+            conn = self._session = await reopen_owner(*args)
+            for run_id in [*self._followed(), "#queue", "#commands"]:
+                self._notify(run_id)
 
     def _followed(self) -> list[str]:
         with self._lock:
@@ -173,11 +175,11 @@ class PostgresEventStore(EventStore):
 
     async def prepare(self, run_id: str) -> None:
         safe_name(run_id, "run id")
-        if self._holds(run_id):
+        if self.holds(run_id):
             return
         await self._call(self._claim(run_id))
 
-    def _holds(self, run_id: str) -> bool:
+    def holds(self, run_id: str) -> bool:
         """Whether this store owns the run and may still append to it."""
         with self._lock:
             run = self._owned.get(run_id)
@@ -186,7 +188,7 @@ class PostgresEventStore(EventStore):
     async def _claim(self, run_id: str) -> None:
         assert self._claims is not None
         async with self._claims:
-            if self._holds(run_id):
+            if self.holds(run_id):
                 return
             async with self._pool.connection() as conn:
                 cur = await conn.execute(CLAIM, {"run": run_id, "owner": self.owner})
@@ -249,7 +251,7 @@ class PostgresEventStore(EventStore):
         return list(row[0] or []) if row else []
 
     async def has_writer(self, run_id: str) -> bool:
-        if self._holds(run_id):
+        if self.holds(run_id):
             return True
         query = f"SELECT owner IS NOT NULL AND {OWNER_ALIVE.format(owner='owner')} FROM runs"
         row = await self._fetchone(query + " WHERE run_id = %s", (safe_name(run_id, "run id"),))
@@ -357,7 +359,7 @@ class PostgresEventStore(EventStore):
         return row is not None
 
     async def delete_run(self, run_id: str) -> None:
-        await delete_run(self.query, safe_name(run_id, "run id"), self._holds(run_id))
+        await delete_run(self.query, safe_name(run_id, "run id"), self.holds(run_id))
 
     async def list_runs(self) -> list[str]:
         rows = await self.query(
