@@ -274,6 +274,7 @@ async def test_a_worker_serves_its_metrics(pg_url: str, tmp_path: Path) -> None:
             text = (await asyncio.to_thread(httpx.get, url)).text
             await asyncio.sleep(0.05)
         assert 'agentos_node_attempts_total{graph="steps",outcome="succeeded"} 4.0' in text
+        assert "agentos_runs_queued 0.0" in text  # counted from the shared queue
         groups = [ln for ln in text.splitlines() if ln.startswith("agentos_store_commit_groups")]
         assert groups and float(groups[0].split()[-1]) >= 1  # its appends, in groups
     finally:
@@ -311,3 +312,22 @@ async def test_a_server_restart_mid_run_loses_nothing_acknowledged(
         await store.close()
     for run_id, log in zip(run_ids, logs, strict=True):
         assert log[: len(before[run_id])] == before[run_id]
+
+
+async def test_the_queue_length_is_reported(pg_url: str) -> None:
+    store = PostgresEventStore(pg_url)
+    seen: list[int] = []
+    member = Member(store, AgentRegistry(), capacity=1, on_queued=seen.append)
+    try:
+        await Membership(store, 1).join()
+        for i in range(3):
+            await enqueue(store, f"w{i}", spec_doc(0.3), {}, None)
+        assert await member.membership.queued() == 3
+        task = asyncio.create_task(member.run())
+        await all_ended(store, ["w0", "w1", "w2"])
+        member.stop()
+        await task
+    finally:
+        await store.close()
+    assert seen[0] >= 2  # one run started, the others waited for room
+    assert seen == sorted(seen, reverse=True)

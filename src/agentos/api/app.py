@@ -85,7 +85,8 @@ def create_app(
         counted.watch_store(runtime.store)
         try:
             if isinstance(runtime.store, PostgresEventStore):
-                runtime.start_member(capacity)  # it takes over orphans: no resume here
+                # a member takes over orphans itself: no resume here
+                runtime.start_member(capacity, counted.queued.set)
             app.state.resumed = [] if runtime.member else await runtime.resume_unfinished()
             for run_id in app.state.resumed:
                 observed.resumed(await runtime.state(run_id))

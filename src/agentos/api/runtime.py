@@ -161,7 +161,7 @@ class Runtime:
                             await appended.wait()
                     appended.clear()
 
-    def start_member(self, capacity: int) -> None:
+    def start_member(self, capacity: int, on_queued: Callable[[int], None] | None = None) -> None:
         """Be a member of the shared store: drive queued and orphaned runs, up to
         `capacity` at once, on the runtime's loop thread."""
         assert isinstance(self.store, PostgresEventStore)
@@ -174,6 +174,7 @@ class Runtime:
             router=Router(self.catalog.pool),
             graphs=self._registered,
             listeners=self.listeners,
+            on_queued=on_queued,
         )
         self._member_run = asyncio.run_coroutine_threadsafe(self.member.run(), self._loop.loop)
 

@@ -54,6 +54,7 @@ async def work(
         router=Router(catalog.pool),
         graphs=graph_finder(catalog),
         listeners=[counted.listen, *(observed.listeners if observed else ())],
+        on_queued=counted.queued.set,
         on_taken_over=(
             (lambda state: observed.lifecycle.taken_over(state, store.owner)) if observed else None
         ),

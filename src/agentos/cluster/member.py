@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: seconds between looks for orphans and queued runs when no notification came
 POLL = 0.2
+#: seconds between counts of the queue (for the `agentos_runs_queued` gauge)
+QUEUE_COUNT_EVERY = 1.0
 
 
 class Member:
@@ -49,6 +51,7 @@ class Member:
         graphs: GraphResolver | None = None,
         listeners: Sequence[Listener] = (),
         on_taken_over: Callable[[RunState], None] | None = None,
+        on_queued: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.agents = agents
@@ -57,6 +60,7 @@ class Member:
         self.graphs = graphs or (lambda name: None)
         self.listeners = list(listeners)
         self.on_taken_over = on_taken_over  # told of each run taken over (lifecycle logs)
+        self.on_queued = on_queued  # told the queue's length every second (a metric)
         self.driving: dict[str, asyncio.Task[None]] = {}
         self.taken_over: list[str] = []  # orphans this member took over, in order
         self._supervisors: dict[str, Supervisor] = {}
@@ -75,7 +79,7 @@ class Member:
     async def run(self) -> None:
         """Join, then claim and drive runs until `stop`; leave."""
         await self.membership.join()
-        beats = asyncio.create_task(self._beat())
+        beats = asyncio.gather(self._beat(), self._count_queue())
         try:
             with self.store.wakeups(QUEUE_KEY) as queued:
                 while not self._stopping.is_set():
@@ -188,6 +192,14 @@ class Member:
                     self._changed.set()
             except Exception:
                 log.warning("heartbeat failed", exc_info=True)
+
+    async def _count_queue(self) -> None:
+        while self.on_queued is not None:
+            try:
+                self.on_queued(await self.membership.queued())
+            except Exception:  # the database is away: the gauge keeps its last value
+                log.debug("cannot count the queue", exc_info=True)
+            await asyncio.sleep(QUEUE_COUNT_EVERY)
 
     async def _shutdown(self) -> None:
         sups, self._supervisors = list(self._supervisors.values()), {}

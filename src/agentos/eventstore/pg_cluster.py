@@ -66,6 +66,7 @@ _CLAIM_QUEUED = f"""
     RETURNING q.run_id, q.spec, q.inputs, q.budget
 """
 _DEQUEUE = "DELETE FROM run_queue WHERE run_id = %(run)s"
+_QUEUED = "SELECT count(*) FROM run_queue"
 #: runs that have not ended and whose owner is gone (or that nobody owns), and this
 #: member's own (the caller skips those it still drives: see `Member`)
 _ORPHANS = f"""
@@ -148,6 +149,11 @@ class Membership:
             )
             for r in rows
         ]
+
+    async def queued(self) -> int:
+        """How many runs wait in the queue (for any member)."""
+        rows = await self.store.query(_QUEUED, ())
+        return int(rows[0][0]) if rows else 0
 
     async def dequeue(self, run_id: str) -> None:
         """Drop a queued run once it has started (its log exists)."""

@@ -16,7 +16,7 @@ from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
@@ -91,6 +91,9 @@ class Metrics:
         )
         self.live = LiveRuns()
         reg.register(self.live)
+        self.queued = Gauge(
+            "agentos_runs_queued", "Runs queued for the members of a shared store.", registry=reg
+        )
         self._children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
 
     def _at(self, metric: M, *labels: str) -> M:
