@@ -62,7 +62,6 @@ class Member:
         self.on_taken_over = on_taken_over  # told of each run taken over (lifecycle logs)
         self.on_queued = on_queued  # told the queue's length every second (a metric)
         self.driving: dict[str, asyncio.Task[None]] = {}
-        self.taken_over: list[str] = []  # orphans this member took over, in order
         self._supervisors: dict[str, Supervisor] = {}
         self._unrunnable: set[str] = set()  # orphans whose log this member cannot run
         self._stopping = asyncio.Event()
@@ -143,7 +142,6 @@ class Member:
             self._unrunnable.add(run_id)
             return
         log.info("run %s taken over by member %s", run_id, self.membership.member_id)
-        self.taken_over.append(run_id)
         if self.on_taken_over is not None:
             self.on_taken_over(state)
         self._watch(sup, run_id)
