@@ -4,6 +4,9 @@ epochs, NOTIFY, and the real Supervisor and CLI on it."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,21 +37,10 @@ from runtime_shapes import eight_node_graph  # noqa: E402
 psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need agentos[postgres]")
 
 
-def _kill_owner(url: str, store: PostgresEventStore) -> None:
-    """End the session that holds `store`'s owner lock, as if its process died."""
-    name = f"agentos-owner-{store.owner}"
+def _let_go(url: str, run_id: str) -> None:
+    """Free a run's row, as an owner that lost its session would leave it for others."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            (name,),
-        )
-        # the backend ends (and its lock goes) a moment after the signal: wait for it
-        deadline = time.monotonic() + 10
-        while conn.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (name,)
-        ).fetchone():
-            assert time.monotonic() < deadline, "the owner's session did not end"
-            time.sleep(0.01)
+        conn.execute("UPDATE runs SET owner = NULL WHERE run_id = %s", (run_id,))
 
 
 def _rows(url: str, query: str) -> list[Any]:
@@ -72,8 +64,8 @@ async def test_one_group_keeps_each_batch_whole_or_out(pg_url: str) -> None:
     try:
         await a.append("stale", make_batch("stale", 1, 2), expected_seq=0)
         await a.append("fine", make_batch("fine", 1, 2), expected_seq=0)
-        _kill_owner(pg_url, a)
-        await RunLog.open(b, "stale")  # b takes the orphaned run over: a's epoch is stale
+        _let_go(pg_url, "stale")  # as if a's session had been cut long enough
+        await RunLog.open(b, "stale")  # b takes the run over: a's epoch is stale
         stale = a.submit("stale", make_batch("stale", 3, 4), expected_seq=2)
         fine = a.submit("fine", make_batch("fine", 3, 4), expected_seq=2)
         assert await asyncio.wrap_future(fine) == 6
@@ -125,19 +117,63 @@ async def test_a_second_store_is_refused_as_owner(pg_url: str) -> None:
         await b.close()
 
 
-async def test_a_dead_owners_run_is_taken_over_and_its_epoch_refused(pg_url: str) -> None:
+OWNER = """
+import asyncio, sys, time
+sys.path.insert(0, sys.argv[2])
+from store_support import make_batch
+from agentos.eventstore.postgres import PostgresEventStore
+
+async def main():
+    store = PostgresEventStore(sys.argv[1])
+    await store.append("r1", make_batch("r1", 1, 2), expected_seq=0)
+    print(store.owner, flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_dead_owners_run_is_taken_over(pg_url: str) -> None:
+    """The owner's process dies (kill -9): its lock goes with its session, and another
+    store claims the run at the next epoch and carries it on."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, pg_url, str(HERE)], stdout=subprocess.PIPE, text=True
+    )
+    b = PostgresEventStore(pg_url)
+    try:
+        assert owner.stdout is not None
+        dead = int(owner.stdout.readline())
+        assert await b.has_writer("r1")
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait()
+        deadline = time.monotonic() + 10
+        while await b.has_writer("r1"):  # the server sees the session close
+            assert time.monotonic() < deadline, "the dead owner's lock never went"
+            await asyncio.sleep(0.01)
+        await RunLog.open(b, "r1")
+        assert _rows(pg_url, "SELECT owner, epoch FROM runs") == [(b.owner, 2)]
+        assert b.owner != dead
+        assert await b.append("r1", make_batch("r1", 3, 1), expected_seq=2) == 3
+        assert [e.seq for e in await b.read_all("r1")] == [1, 2, 3]
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        await b.close()
+
+
+async def test_a_stale_owners_append_is_refused_after_a_takeover(pg_url: str) -> None:
+    """An owner cut off long enough for another to claim its run (its session ended,
+    then opened again) may not append to it: the epoch moved on."""
     a = PostgresEventStore(pg_url)
     b = PostgresEventStore(pg_url)
     try:
         await a.append("r1", make_batch("r1", 1, 2), expected_seq=0)
-        _kill_owner(pg_url, a)
-        assert not await b.has_writer("r1")
-        await RunLog.open(b, "r1")
-        assert _rows(pg_url, "SELECT owner, epoch FROM runs") == [(b.owner, 2)]
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # a's claim taken by hand
+            conn.execute("UPDATE runs SET owner = %s, epoch = epoch + 1", (b.owner,))
         with pytest.raises(ConcurrencyError):
             await asyncio.wrap_future(a.submit("r1", make_batch("r1", 3, 2), expected_seq=2))
-        assert await b.append("r1", make_batch("r1", 3, 1), expected_seq=2) == 3
-        assert [e.seq for e in await b.read_all("r1")] == [1, 2, 3]
+        assert [e.seq for e in await b.read_all("r1")] == [1, 2]
     finally:
         await a.close()
         await b.close()
