@@ -16,14 +16,14 @@ from typing import Any
 from agentos._exceptions import InvalidEventError
 from agentos.actors._loop import LoopThread
 from agentos.actors.stall import RunStalledError
-from agentos.actors.supervisor import Supervisor, new_run_id
+from agentos.actors.supervisor import Supervisor
 from agentos.actors.supervisor_actor import Listener
 from agentos.agents.registry import AgentRegistry, default_registry
+from agentos.api.queued_runs import queue_run, with_workspace
 from agentos.api.stalls import stalled_view
 from agentos.cluster.member import Member
 from agentos.eventstore.base import CorruptLogError, EventStore, StoreError, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
-from agentos.eventstore.pg_cluster import enqueue
 from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.catalog import Catalog
 from agentos.graphs.policy import Budget
@@ -35,9 +35,6 @@ from agentos.state.fold import Folding
 from agentos.state.run_state import RunState
 
 log = logging.getLogger(__name__)
-
-#: seconds `start_run` of a member waits for a queued run to start before answering
-QUEUED_WAIT = 5.0
 
 
 def from_cwd(source: str) -> Path:
@@ -134,32 +131,18 @@ class Runtime:
         """Start a run of `graph` in the background; returns its id once it is durable.
 
         A member of a shared store queues it instead: whichever member has room first
-        starts it (this one, usually); its id returns once its log exists, or after
-        `QUEUED_WAIT` seconds when every member is full (it starts when one has room)."""
+        starts it (this one, usually; see `queued_runs.queue_run`)."""
         if self.member is not None:
-            spec = self.catalog.resolved(graph)
-            merged = {**spec.inputs, **_with_workspace(spec, inputs, self.resolve_source)}
-            run_id = new_run_id()
-            limits = budget.model_dump() if budget is not None else None
             assert isinstance(self.store, PostgresEventStore)
-            await enqueue(self.store, run_id, spec.model_dump(mode="json"), merged, limits)
-            await self._until_created(run_id)
-            return run_id
+            spec = self.catalog.resolved(graph)
+            given = with_workspace(spec, inputs, self.resolve_source)
+            return await queue_run(self.store, spec, given, budget)
         sup = self.supervisor(graph)
         run_id = await sup.start_run(
-            _with_workspace(sup.spec, inputs, self.resolve_source), budget=budget
+            with_workspace(sup.spec, inputs, self.resolve_source), budget=budget
         )
         self._watch(sup, run_id)
         return run_id
-
-    async def _until_created(self, run_id: str) -> None:
-        with self.store.wakeups(run_id) as appended, contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(QUEUED_WAIT):
-                while not await self.store.exists(run_id):
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(0.05):
-                            await appended.wait()
-                    appended.clear()
 
     def start_member(self, capacity: int, on_queued: Callable[[int], None] | None = None) -> None:
         """Be a member of the shared store: drive queued and orphaned runs, up to
@@ -391,17 +374,3 @@ def _rewritten(
     if before is None or now is None or state.finished:
         return True
     return before[0] != now[0] or now[1] < before[1]
-
-
-def _with_workspace(
-    spec: GraphSpec, inputs: Mapping[str, Any], resolve_source: Callable[[str], Path]
-) -> dict[str, Any]:
-    """The inputs with a relative workspace source made absolute by `resolve_source`."""
-    merged = dict(inputs)
-    key = spec.workspace
-    if key is None:
-        return merged
-    value = merged.get(key, spec.inputs.get(key))
-    if isinstance(value, str) and value and not Path(value).is_absolute():
-        merged[key] = str(resolve_source(value))
-    return merged
