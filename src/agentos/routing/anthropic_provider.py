@@ -4,19 +4,15 @@ optional `anthropic` extra)."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
-from agentos.context.tokens import SimpleTokenCounter, TokenCounter
-from agentos.routing._http_errors import detail, status_error, transport_error
-from agentos.routing._streams import StreamCutError, Streamed, read_anthropic
+from agentos.context.tokens import TokenCounter
+from agentos.routing._sdk_provider import SdkProvider
+from agentos.routing._streams import Streamed, read_anthropic
 from agentos.routing.messages import ChatMessage, Tool, ToolCall
-from agentos.routing.openai_provider import api_key
 from agentos.routing.pool import ProviderSpec
-from agentos.routing.providers import CompletionRequest, CompletionResponse, ProviderError
-
-_PLACEHOLDER_KEY = "none"
+from agentos.routing.providers import CompletionRequest
 
 
 def _sdk() -> Any:
@@ -25,84 +21,19 @@ def _sdk() -> Any:
     return anthropic
 
 
-class AnthropicProvider:
-    """Messages through `anthropic.AsyncAnthropic`; the SDK's own retries are off, the
-    router owns retries and fallback."""
+class AnthropicProvider(SdkProvider):
+    """Messages through `anthropic.AsyncAnthropic`."""
 
     def __init__(self, spec: ProviderSpec, counter: TokenCounter | None = None) -> None:
-        self.spec = spec
-        self.counter = counter or SimpleTokenCounter()
-        self._key, self._problem = api_key(spec)
-        self._sdk = _sdk()
-        self._client = self._sdk.AsyncAnthropic(
-            api_key=self._key or _PLACEHOLDER_KEY,
-            base_url=spec.base_url,
-            timeout=spec.timeout,
-            max_retries=0,
-        )
+        super().__init__(spec, counter, _sdk(), "AsyncAnthropic")
 
-    @property
-    def name(self) -> str:
-        """The provider's name."""
-        return self.spec.name
-
-    async def aclose(self) -> None:
-        """Close the SDK client's connections (on the loop that made them)."""
-        await self._client.close()
-
-    async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        """Send the request's turns; map the SDK's failures to ProviderError."""
-        return await self._answer(request, None)
-
-    async def stream(
-        self, request: CompletionRequest, on_token: Callable[[str], None]
-    ) -> CompletionResponse:
-        """As `complete`, streamed: each text delta to `on_token` as it arrives; a stream
-        cut mid-way is a retryable ProviderError."""
-        return await self._answer(request, on_token)
-
-    async def _answer(
+    async def _exchange(
         self, request: CompletionRequest, on_token: Callable[[str], None] | None
-    ) -> CompletionResponse:
-        model = self.spec.model(request.model)
-        label = f"{self.name}/{model.name}"
-        if self._problem is not None:
-            raise ProviderError(f"{label}: {self._problem}", retryable=False)
-        started = time.perf_counter()
+    ) -> Streamed | None:
         create = self._client.messages.create
-        try:
-            if on_token is None:
-                got = _parts(await create(**self._params(request)))
-            else:
-                got = await read_anthropic(
-                    await create(**self._params(request), stream=True), on_token
-                )
-        except self._sdk.APIStatusError as exc:
-            message = detail(exc.body, str(exc.message))
-            headers = exc.response.headers
-            raise status_error(label, exc.status_code, message, headers, [self._key]) from None
-        except self._sdk.APITimeoutError:
-            raise transport_error(label, f"timed out after {self.spec.timeout:g}s", []) from None
-        except self._sdk.APIConnectionError as exc:
-            raise transport_error(label, f"connection failed: {exc}", [self._key]) from None
-        except StreamCutError as exc:
-            raise transport_error(label, str(exc), [self._key]) from None
-        latency = (time.perf_counter() - started) * 1000
-        tokens_in = got.tokens_in
-        tokens_out = got.tokens_out
-        if tokens_in is None or tokens_out is None:
-            tokens_in, tokens_out = self.counter.count(request.prompt), self.counter.count(got.text)
-        return CompletionResponse(
-            text=got.text,
-            model=model.name,
-            provider=self.name,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            latency_ms=latency,
-            cost=model.cost(tokens_in, tokens_out),
-            tool_calls=got.calls,
-            finish_reason=got.finish_reason,
-        )
+        if on_token is None:
+            return _parts(await create(**self._params(request)))
+        return await read_anthropic(await create(**self._params(request), stream=True), on_token)
 
     def _params(self, request: CompletionRequest) -> dict[str, Any]:
         turns = request.messages()
