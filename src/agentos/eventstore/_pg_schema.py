@@ -60,6 +60,31 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX commands_run ON commands (run_id);
     """,
+    # the catalog shared by every member: graphs, policies, context profiles, the pool
+    """
+    CREATE SEQUENCE catalog_version;
+    CREATE TABLE catalog (
+        kind text NOT NULL,
+        name text NOT NULL,
+        doc text NOT NULL,
+        version bigint NOT NULL DEFAULT nextval('catalog_version'),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (kind, name)
+    );
+    """,
+    # node concurrency limits across members: one row per slot taken
+    """
+    CREATE TABLE node_permits (
+        graph text NOT NULL,
+        node text NOT NULL,
+        slot integer NOT NULL,
+        member integer NOT NULL,
+        holder text NOT NULL,
+        taken_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (graph, node, slot)
+    );
+    CREATE INDEX node_permits_member ON node_permits (member);
+    """,
 )
 
 #: whether an owner id still has a live process behind it (its session holds the lock)
