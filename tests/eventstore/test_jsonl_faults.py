@@ -355,8 +355,8 @@ async def test_commit_hook_runs_once_per_group_after_its_futures(tmp_path: Path)
         first = store.submit("a", make_batch("a", 1, 1), 0)
         await asyncio.to_thread(hold.wait, 5)
         futures += [store.submit(r, make_batch(r, 1, 2), 0) for r in ("b", "c")]
-        # written at once, before any fsync: the bytes are in the files already
-        assert all(store.log_path(r).stat().st_size > 0 for r in ("b", "c"))
+        # the sync thread writes them with their group: not while it syncs the first
+        assert all(store.log_path(r).stat().st_size == 0 for r in ("b", "c"))
         assert not any(f.done() for f in futures)
         release.set()
         assert await asyncio.wrap_future(first) == 1

@@ -54,7 +54,7 @@ def default_durable() -> bool:
 
 
 class JsonlEventStore(EventStore):
-    """One JSONL log per run; appends are written at once and made durable in groups.
+    """One JSONL log per run; appends are written and made durable in groups.
 
     `durable=False` skips fsync (for tests and benchmarks; an append is then acknowledged
     once written to the OS, and a machine crash may lose it). At most `max_open_logs`
