@@ -371,6 +371,37 @@ async def test_commit_hook_runs_once_per_group_after_its_futures(tmp_path: Path)
         await store.close()
 
 
+async def test_release_waits_for_the_batches_the_sync_thread_still_writes(tmp_path: Path) -> None:
+    """A log given up with a batch queued keeps its descriptor (and folder) until the
+    sync thread has written and synced it: nothing is written to a closed descriptor."""
+    import threading
+
+    hold = threading.Event()
+    release = threading.Event()
+
+    def syncfs(fd: int) -> None:
+        hold.set()
+        release.wait(5)
+        os.sync()
+
+    store = JsonlEventStore(tmp_path, ops=FileOps(syncfs=syncfs))
+    try:
+        first = store.submit("a", make_batch("a", 1, 1), 0)
+        await asyncio.to_thread(hold.wait, 5)  # the first group is syncing
+        second = store.submit("r", make_batch("r", 1, 2), 0)  # queued behind it
+        giving_up = asyncio.ensure_future(store.release("r"))
+        await asyncio.sleep(0.05)
+        assert not giving_up.done()  # waits for the queued batch
+        release.set()
+        await giving_up
+        assert await asyncio.wrap_future(first) == 1
+        assert await asyncio.wrap_future(second) == 2
+        assert len(store.log_path("r").read_bytes().splitlines()) == 2
+    finally:
+        release.set()
+        await store.close()
+
+
 async def test_without_fsync_an_append_is_acknowledged_before_submit_returns(
     tmp_path: Path,
 ) -> None:

@@ -196,6 +196,11 @@ class GroupWriter:
             seen = self._commits
             self._cond.wait_for(lambda: self._commits != seen or self._closed, timeout)
 
+    def wait_done(self, log: LogFile) -> None:
+        """Wait until no batch of `log` is queued or being synced (its `fd` is free)."""
+        with self._cond:
+            self._cond.wait_for(lambda: log.pending == 0 or self._thread is None)
+
     def close(self) -> None:
         """Make what was written durable and stop the thread."""
         with self._cond:

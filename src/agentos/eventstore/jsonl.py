@@ -288,6 +288,8 @@ class JsonlEventStore(EventStore):
             logfile = self._logs.pop(run_id, None)
         if logfile is None:
             return
+        if logfile.pending:  # the sync thread still writes to its descriptor
+            await asyncio.to_thread(self._writer.wait_done, logfile)
         if logfile.dirs and logfile.size == 0:
             # made by this store, and its first append never committed: a run that could
             # not start leaves no folder (unless something else was put in it)
