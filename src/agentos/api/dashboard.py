@@ -49,11 +49,13 @@ async def runs_page(request: Request) -> HTMLResponse:
     """The runs, a page at a time, with filters; a form that starts a run of a graph
     with the inputs it declares."""
     rt = runtime(request)
+    await rt.refresh()  # the graphs other members registered too
     runs = await rt.listing()
     rows = "".join(run_row(s) for s in runs[:PAGE_SIZE])
-    names = sorted(rt.catalog.graphs)
+    registered = rt.catalog.graphs
+    names = sorted(registered)
     graphs = "".join(
-        tag("option", name, value=name, data_inputs=_json(rt.catalog.graphs[name].inputs))
+        tag("option", name, value=name, data_inputs=_json(registered[name].inputs))
         for name in names
     )
     statuses = "".join(tag("option", s, value=s) for s in LISTED_STATUSES)

@@ -36,6 +36,14 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
+async def fresh(request: Request) -> Runtime:
+    """The app's runtime, its catalog reloaded if another process changed it (a shared
+    store's: one cheap query)."""
+    rt = runtime(request)
+    await rt.refresh()
+    return rt
+
+
 def _version() -> str:
     try:
         return version("agentos")
@@ -52,7 +60,7 @@ async def health() -> Health:
 @router.post("/policies", response_model=Ok)
 async def register_policy(body: PolicyRegistration, request: Request) -> Ok:
     """Register (or replace) a named policy."""
-    rt = runtime(request)
+    rt = await fresh(request)
     await _checked(lambda: rt.catalog.put_policy(body.name, body.policy))
     rt.invalidate()
     return Ok(name=body.name)
@@ -61,7 +69,7 @@ async def register_policy(body: PolicyRegistration, request: Request) -> Ok:
 @router.post("/contextprofiles", response_model=Ok)
 async def register_profile(body: ProfileRegistration, request: Request) -> Ok:
     """Register (or replace) a named context profile."""
-    rt = runtime(request)
+    rt = await fresh(request)
     await _checked(lambda: rt.catalog.put_profile(body.name, body.profile))
     rt.invalidate()
     return Ok(name=body.name)
@@ -70,7 +78,7 @@ async def register_profile(body: ProfileRegistration, request: Request) -> Ok:
 @router.post("/providerpool", response_model=Ok)
 async def set_provider_pool(body: ProviderPool, request: Request) -> Ok:
     """Replace the provider pool new runs route their model calls through."""
-    rt = runtime(request)
+    rt = await fresh(request)
     await _checked(lambda: rt.catalog.set_pool(body))
     rt.invalidate()
     return Ok(name="providerpool")
@@ -87,7 +95,7 @@ async def register_graph(body: GraphSpec, request: Request) -> Ok:
     Its agents must be registered in the server's registry or match a pattern of
     `agentos serve --allow-agents` (else 403, before any module is imported).
     """
-    rt = runtime(request)
+    rt = await fresh(request)
     try:
         refs = (n.agent for n in body.nodes if n.agent)
         check_agents(refs, rt.agents, request.app.state.allow_agents)
@@ -101,7 +109,7 @@ async def register_graph(body: GraphSpec, request: Request) -> Ok:
 @router.get("/graphs", response_model=list[GraphSummary])
 async def list_graphs(request: Request) -> list[GraphSummary]:
     """The registered graphs."""
-    graphs = runtime(request).catalog.graphs.values()
+    graphs = (await fresh(request)).catalog.graphs.values()
     return [
         GraphSummary(
             name=g.name,
@@ -116,7 +124,7 @@ async def list_graphs(request: Request) -> list[GraphSummary]:
 @router.get("/graphs/{name}", response_model=GraphSpec)
 async def get_graph(name: str, request: Request) -> GraphSpec:
     """A registered graph, as registered."""
-    return graph_or_404(runtime(request), name)
+    return graph_or_404(await fresh(request), name)
 
 
 def graph_or_404(rt: Runtime, name: str) -> GraphSpec:
@@ -128,7 +136,8 @@ def graph_or_404(rt: Runtime, name: str) -> GraphSpec:
 
 
 async def _checked(register: Callable[[], object]) -> None:
-    """Run a registration off the loop (it fsyncs); a bad name or value becomes a 422."""
+    """Run a registration off the loop (it fsyncs, or writes the store's table); a bad
+    name or value becomes a 422."""
     try:
         await asyncio.to_thread(register)
     except InvalidInputError as exc:

@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,13 +18,14 @@ from agentos.actors.stall import RunStalledError
 from agentos.actors.supervisor import Supervisor
 from agentos.actors.supervisor_actor import Listener
 from agentos.agents.registry import AgentRegistry, default_registry
+from agentos.api._log_stamps import log_stamp, rewritten
 from agentos.api.queued_runs import queue_run, with_workspace
 from agentos.api.stalls import stalled_view
 from agentos.cluster.member import Member
 from agentos.eventstore.base import CorruptLogError, EventStore, StoreError, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.eventstore.postgres import PostgresEventStore
-from agentos.graphs.catalog import Catalog
+from agentos.graphs.catalog import catalog_for
 from agentos.graphs.policy import Budget
 from agentos.graphs.spec import GraphSpec
 from agentos.routing.pool import ProviderPool
@@ -69,7 +69,7 @@ class Runtime:
             self.store: EventStore = JsonlEventStore(data_dir, durable=durable)
         else:
             self.store = store if isinstance(store, EventStore) else store()
-        self.catalog = Catalog(data_dir, self.agents)
+        self.catalog = catalog_for(data_dir, self.agents, self.store)  # the store's, if shared
         self._supervisors: dict[str, Supervisor] = {}
         self._retired: list[Supervisor] = []
         self._retiring: set[asyncio.Task[None]] = set()
@@ -103,7 +103,13 @@ class Runtime:
 
     def _registered(self, name: str) -> GraphSpec | None:
         """A registered graph, for the `graph:` nodes of runs driven here."""
-        return self.catalog.resolved(name) if name in self.catalog.graphs else None
+        return self.catalog.find(name)
+
+    async def refresh(self) -> None:
+        """See registrations other processes made on a shared store; supervisors of
+        graphs whose catalog changed retire."""
+        if await self.catalog.refresh():
+            self.invalidate()
 
     def invalidate(self, graph: str | None = None) -> None:
         """Retire supervisors whose graph, policies or pool changed; new runs get fresh ones.
@@ -132,6 +138,7 @@ class Runtime:
 
         A member of a shared store queues it instead: whichever member has room first
         starts it (this one, usually; see `queued_runs.queue_run`)."""
+        await self.refresh()
         if self.member is not None:
             assert isinstance(self.store, PostgresEventStore)
             spec = self.catalog.resolved(graph)
@@ -159,13 +166,19 @@ class Runtime:
             listeners=self.listeners,
             on_queued=on_queued,
         )
-        self._member_run = asyncio.run_coroutine_threadsafe(self.member.run(), self._loop.loop)
+        self._member_run = asyncio.run_coroutine_threadsafe(self._membership(), self._loop.loop)
+
+    async def _membership(self) -> None:
+        assert self.member is not None
+        with self.catalog.watching():  # its `graph:` nodes see other members' graphs
+            await self.member.run()
 
     async def resume(self, run_id: str) -> RunState:
         """Carry on a stalled or interrupted run; RunStalledError if it stalls at once."""
         state = await self.state(run_id)
         if state.finished:
             return state
+        await self.refresh()
         sup = self.supervisor(state.graph)
         try:
             await sup.resume(run_id)
@@ -221,6 +234,7 @@ class Runtime:
         `pool` (a what-if), with a supervisor of its own that routes through that pool
         and stops once the replay has ended."""
         state = await self.state(run_id)
+        await self.refresh()
         if pool is None:
             return await self.supervisor(state.graph).replay(run_id, from_step, what_if)
         if self._loop is None:
@@ -251,14 +265,15 @@ class Runtime:
         behind its fold's back (an ended run's, or a shrunk or replaced one) is read again.
         """
         folding = self._folds.get(run_id)
-        unchanged = folding is not None and self._stamp(run_id) == self._stamps.get(run_id)
+        kept = self._stamps.get(run_id)
+        unchanged = folding is not None and log_stamp(self.store, run_id) == kept
         if folding is not None and folding.state.finished and unchanged:
             return folding.state
         lock = self._fold_locks.setdefault(run_id, asyncio.Lock())
         async with lock:  # two requests must not feed the same events twice
-            stamp = self._stamp(run_id)
+            stamp = log_stamp(self.store, run_id)
             folding = self._folds.pop(run_id, None)  # kept again once fed without error
-            if folding is None or _rewritten(self._stamps.get(run_id), stamp, folding.state):
+            if folding is None or rewritten(self._stamps.get(run_id), stamp, folding.state):
                 folding = Folding()
             async for event in self.store.read(run_id, after_seq=folding.state.last_seq):
                 folding.feed(event)
@@ -271,17 +286,6 @@ class Runtime:
         elif run_id in self._stalls:
             return stalled_view(folding.state, self._stalls[run_id])
         return folding.state
-
-    def _stamp(self, run_id: str) -> tuple[int, int, int] | None:
-        """The log's inode, size and mtime (one stat call), or None without a log (or
-        in a store whose logs are no files: they only grow)."""
-        if not isinstance(self.store, JsonlEventStore):
-            return None
-        try:
-            st = os.stat(self.store.log_path(run_id))
-        except FileNotFoundError:
-            return None
-        return st.st_ino, st.st_size, st.st_mtime_ns
 
     async def states(self) -> list[RunState]:
         """Every readable run's state, newest first (see `listing` for the others)."""
@@ -362,15 +366,3 @@ class CorruptRun:
 def _newest_first(run: RunState | CorruptRun) -> tuple[bool, datetime | None, str]:
     state = run.prefix if isinstance(run, CorruptRun) else run
     return state.created_at is not None, state.created_at, run.run_id
-
-
-def _rewritten(
-    before: tuple[int, int, int] | None, now: tuple[int, int, int] | None, state: RunState
-) -> bool:
-    """Whether a kept fold no longer matches its log: an ended run's log changed, or any
-    log was replaced or shrank (a growing log of a live run is only read further)."""
-    if before == now:
-        return False
-    if before is None or now is None or state.finished:
-        return True
-    return before[0] != now[0] or now[1] < before[1]

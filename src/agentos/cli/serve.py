@@ -7,6 +7,7 @@ clients, on a loopback address only.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from pathlib import Path
 
@@ -17,8 +18,11 @@ from agentos.cli.errors import failure, usage
 from agentos.cli.settings import current, pool_option, read_pool
 from agentos.demo import registry as demo_agents
 from agentos.demo.graph import resolve_source
-from agentos.graphs.catalog import Catalog
+from agentos.eventstore.base import StoreError
+from agentos.eventstore.postgres import PostgresEventStore
+from agentos.graphs.catalog import Catalog, catalog_for
 from agentos.observe.logformat import LOG_FORMATS, log_lines, uvicorn_log_config
+from agentos.routing.pool import ProviderPool
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -52,6 +56,27 @@ def dashboard_url(host: str, port: int, token: str | None) -> str:
         name = "127.0.0.1"
     shown = f"[{name}]" if ":" in name else name
     return f"http://{shown}:{port}/dashboard" + (f"?token={token}" if token else "")
+
+
+def keep_pool(pool: ProviderPool, data: Path, store_url: str | None) -> None:
+    """Register `pool` as the catalog's: in the data dir, or in the store's catalog
+    table (seen by every member) with --store."""
+    where = str(data) if store_url is None else "the store's catalog"
+    try:
+        if store_url is None:
+            Catalog(data).set_pool(pool)
+        else:
+            asyncio.run(_keep_shared_pool(pool, data, store_url))
+    except (OSError, InvalidInputError, StoreError) as exc:
+        raise failure(f"cannot keep the provider pool in {where}: {exc}") from exc
+
+
+async def _keep_shared_pool(pool: ProviderPool, data: Path, store_url: str) -> None:
+    store = PostgresEventStore(store_url)
+    try:
+        await asyncio.to_thread(catalog_for(data, None, store).set_pool, pool)
+    finally:
+        await store.close()
 
 
 @click.command("serve")
@@ -130,10 +155,7 @@ def serve_command(
     store_url = current().store
     pool = read_pool(pool_file)
     if pool is not None:  # as POST /providerpool would: new runs route through it
-        try:
-            Catalog(data).set_pool(pool)
-        except (OSError, InvalidInputError) as exc:
-            raise failure(f"cannot keep the provider pool in {data}: {exc}") from exc
+        keep_pool(pool, data, store_url)
     try:
         token = None if no_auth else server_token(data)
     except (OSError, InvalidInputError) as exc:

@@ -47,8 +47,9 @@ def graph_finder(
     def find(name: str) -> GraphSpec | None:
         if recorded and name in recorded:
             return GraphSpec.model_validate(recorded[name])
-        if name in catalog.graphs:
-            return catalog.resolved(name)
+        found = catalog.find(name)  # a shared catalog reloads when another process changed it
+        if found is not None:
+            return found
         for suffix in GRAPH_SUFFIXES if beside is not None else ():
             path = beside / f"{name}{suffix}" if beside is not None else Path()
             if path.is_file():

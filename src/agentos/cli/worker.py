@@ -16,7 +16,7 @@ from agentos.cli.session import agents, graph_finder
 from agentos.cli.settings import Settings, current
 from agentos.cluster.member import Member
 from agentos.eventstore.postgres import PostgresEventStore
-from agentos.graphs.catalog import Catalog
+from agentos.graphs.catalog import catalog_for
 from agentos.observe import observers
 from agentos.observe.logformat import LOG_FORMATS, log_lines
 from agentos.observe.metrics import Metrics
@@ -35,7 +35,7 @@ async def work(
     With `metrics_at` (host, port), its metrics are served there for Prometheus."""
     store = open_store(settings, must_exist=False)
     assert isinstance(store, PostgresEventStore)
-    catalog = Catalog(settings.data, agents())
+    catalog = catalog_for(settings.data, agents(), store)  # the store's table
     counted = Metrics()
     counted.watch_store(store)
     server = None
@@ -64,7 +64,8 @@ async def work(
         loop.add_signal_handler(sig, member.stop)
     click.echo(f"member {store.owner} of {store.safe_url}: driving up to {capacity} runs", err=True)
     try:
-        await member.run()
+        with catalog.watching():  # `graph:` nodes see graphs registered since it started
+            await member.run()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(Exception):

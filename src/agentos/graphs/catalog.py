@@ -1,33 +1,38 @@
 """The catalog: registered policies, context profiles, provider pool and graphs.
 
-Registrations persist as JSON files under `{data}/.catalog/`, so a restarted server or a
-later CLI call still has them. The shipped git-to-prod-multi graph, with its policies and
-profiles, and the default provider pool are there from the start.
+Registrations persist in a backend (`eventstore.catalog_rows.CatalogSource`): JSON files
+under `{data}/.catalog/`, or on a PostgreSQL store the store's `catalog` table, shared by
+every process on it. The shipped git-to-prod-multi graph, with its policies and profiles,
+and the default provider pool are there from the start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from agentos._exceptions import InvalidInputError, UnknownGraphError
-from agentos._files import UnsafePathError, confined, write_atomic
 from agentos._names import safe_name
 from agentos.agents.registry import AgentRegistry
 from agentos.context.profile import ContextProfile
+from agentos.eventstore.base import EventStore
+from agentos.eventstore.catalog_rows import POOL, CatalogSource, Entry, Kind, Stored
+from agentos.eventstore.pg_catalog import CatalogTable
+from agentos.eventstore.postgres import PostgresEventStore
+from agentos.graphs._catalog_files import CatalogFiles
 from agentos.graphs.load import load_graph
 from agentos.graphs.policy import Policy
 from agentos.graphs.spec import GraphSpec, resolve
 from agentos.graphs.validate import GraphProblem, GraphValidationError, check
 from agentos.routing.pool import ProviderPool, default_pool
-
-M = TypeVar("M", bound=BaseModel)
 
 log = logging.getLogger(__name__)
 
@@ -42,101 +47,110 @@ def builtin_graph(name: str) -> GraphSpec:
         return load_graph(file)
 
 
-class Catalog:
-    """Declarative resources by name, persisted in the data dir.
+def catalog_for(data_dir: str | Path, agents: AgentRegistry | None, store: EventStore) -> Catalog:
+    """The catalog of a store: its table on a PostgreSQL store, else the data dir's files."""
+    source = CatalogTable(store) if isinstance(store, PostgresEventStore) else None
+    return Catalog(data_dir, agents, source=source)
 
-    A file or entry that cannot load is skipped, logged and listed in `problems` (one
-    line each, naming the file), so one bad registration never makes the others unusable.
+
+class Catalog:
+    """Declarative resources by name, kept by a backend (default: the data dir's files).
+
+    An entry that cannot load is skipped, logged and listed in `problems` (one line each,
+    naming the file or the row), so one bad registration never makes the others
+    unusable. On a shared backend, `refresh` (a request's) and `find` (a `graph:` node's)
+    reload the entries when another process changed them.
     """
 
-    def __init__(self, data_dir: str | Path, agents: AgentRegistry | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path,
+        agents: AgentRegistry | None = None,
+        *,
+        source: CatalogSource | None = None,
+    ) -> None:
         self.data = Path(data_dir)
         self.root = self.data / ".catalog"
         self.agents = agents
+        self.source: CatalogSource = source if source is not None else CatalogFiles(data_dir)
         self._lock = threading.Lock()
+        self.builtins = [builtin_graph(name) for name in BUILTIN_GRAPHS]
         self.problems: list[str] = []
         self.policies: dict[str, Policy] = {}
         self.profiles: dict[str, ContextProfile] = {}
         self.graphs: dict[str, GraphSpec] = {}
         self.pool: ProviderPool = default_pool()
-        for name in BUILTIN_GRAPHS:
-            graph = builtin_graph(name)
-            self.graphs[name] = graph
-            self.policies.update(graph.policies)
-            self.profiles.update(graph.context_profiles)
-        self._load()
+        self.stamp = -1  # the backend's stamp when last loaded
+        self.reload()
 
-    def _load(self) -> None:
-        self.policies.update(self._entries("policies", Policy))
-        self.profiles.update(self._entries("contextprofiles", ContextProfile))
-        pool = self._read("providerpool")
-        if pool is not None:
+    # loading: the builtins, then every stored entry that validates
+
+    def reload(self) -> None:
+        """Read every entry again (blocking: a file read or a query)."""
+        self._apply(self.source.load())
+
+    async def refresh(self) -> bool:
+        """Reload when another process changed a shared backend (one cheap query);
+        whether it did. A file backend never changes behind the catalog's back."""
+        if not self.source.shared or await self.source.stamp() == self.stamp:
+            return False
+        await asyncio.to_thread(self.reload)
+        return True
+
+    def watching(self) -> AbstractContextManager[None]:
+        """While inside, changes announced by other processes make `find` reload."""
+        return self.source.watching()
+
+    def _apply(self, stored: Stored) -> None:
+        problems = list(stored.problems)
+        policies: dict[str, Policy] = {}
+        profiles: dict[str, ContextProfile] = {}
+        graphs = {g.name: g for g in self.builtins}
+        for graph in self.builtins:
+            policies.update(graph.policies)
+            profiles.update(graph.context_profiles)
+        pool = default_pool()
+        for entry in stored.entries:
             try:
-                self.pool = ProviderPool.model_validate(pool)
-            except ValidationError as exc:
-                self._problem(self.root / "providerpool.json", _first(exc))
-        graphs_dir = self.root / "graphs"
-        if not graphs_dir.is_dir():
-            return
-        for path in sorted(graphs_dir.glob("*.json")):
-            try:
-                graph = load_graph(confined(self.data, path))
-            except (GraphValidationError, UnsafePathError) as exc:
-                self._problem(path, one_line(str(exc)))
-                continue
-            self.graphs[graph.name] = graph
+                if entry.kind == "policy":
+                    policies[safe_name(entry.name)] = Policy.model_validate(entry.doc)
+                elif entry.kind == "profile":
+                    profiles[safe_name(entry.name)] = ContextProfile.model_validate(entry.doc)
+                elif entry.kind == "pool":
+                    pool = ProviderPool.model_validate(entry.doc)
+                else:
+                    graph = _graph(entry)
+                    graphs[graph.name] = graph
+            except (ValueError, GraphValidationError) as exc:  # a bad name or value
+                problems.append(f"{entry.where}: {_reason(exc)}")
+        for problem in problems:
+            log.warning("catalog: %s", problem)
+        with self._lock:
+            if stored.stamp < self.stamp:  # a slower reload than one applied already
+                return
+            self.policies, self.profiles, self.graphs = policies, profiles, graphs
+            self.pool, self.problems, self.stamp = pool, problems, stored.stamp
 
-    def _read(self, name: str) -> Any:
-        """The parsed JSON of `{name}.json`; None when it is missing or cannot load."""
-        path = self.root / f"{name}.json"
-        try:
-            return orjson.loads(confined(self.data, path).read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:  # unreadable, a symlink, not JSON
-            self._problem(path, one_line(str(exc)) or type(exc).__name__)
-            return None
-
-    def _entries(self, name: str, model: type[M]) -> dict[str, M]:
-        """The valid entries of `{name}.json`; each bad one is a problem."""
-        doc = self._read(name)
-        if doc is None:
-            return {}
-        path = self.root / f"{name}.json"
-        if not isinstance(doc, dict):
-            self._problem(path, f"expected a JSON object, found {type(doc).__name__}")
-            return {}
-        entries: dict[str, M] = {}
-        for key, value in doc.items():
-            try:
-                entries[safe_name(key)] = model.model_validate(value)
-            except ValueError as exc:  # a bad name or a ValidationError
-                reason = _first(exc) if isinstance(exc, ValidationError) else str(exc)
-                self._problem(path, f"entry {key!r} skipped: {reason}")
-        return entries
-
-    def _problem(self, path: Path, reason: str) -> None:
-        problem = f"{path}: {reason}"
-        log.warning("catalog: %s", problem)
-        self.problems.append(problem)
-
-    # registration: validate first, persist, then publish
+    # registration: validate first, persist, then publish (blocking: run it off the loop)
 
     def put_policy(self, name: str, policy: Policy) -> None:
         """Register (or replace) a named policy."""
         safe_name(name, "policy name")
-        self._put("policies", self.policies, name, policy)
+        self._put("policy", name, policy)
+        with self._lock:
+            self.policies = {**self.policies, name: policy}
 
     def put_profile(self, name: str, profile: ContextProfile) -> None:
         """Register (or replace) a named context profile."""
         safe_name(name, "context profile name")
-        self._put("contextprofiles", self.profiles, name, profile)
+        self._put("profile", name, profile)
+        with self._lock:
+            self.profiles = {**self.profiles, name: profile}
 
     def set_pool(self, pool: ProviderPool) -> None:
         """Replace the provider pool."""
+        self._put("pool", POOL, pool)
         with self._lock:
-            path = confined(self.data, self.root / "providerpool.json")
-            write_atomic(path, pool.model_dump_json().encode())
             self.pool = pool
 
     def put_graph(self, graph: GraphSpec) -> GraphSpec:
@@ -146,24 +160,42 @@ class Catalog:
         load_graph(graph.model_dump(mode="json"))
         known = [*self.graphs, graph.name]  # its `graph:` nodes run registered graphs
         check(graph, self.agents, self.policies, self.profiles, graphs=known)
+        self._put("graph", graph.name, graph)
         with self._lock:
-            path = confined(self.data, self.root / "graphs" / f"{graph.name}.json")
-            write_atomic(path, graph.model_dump_json().encode())
-            self.graphs[graph.name] = graph
+            self.graphs = {**self.graphs, graph.name: graph}
         return graph
+
+    def _put(self, kind: Kind, name: str, value: BaseModel) -> None:
+        try:
+            doc = orjson.dumps(value.model_dump(mode="json"))
+        except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+            raise InvalidInputError(f"cannot store {name!r}: {exc}") from None
+        self.source.write(kind, name, doc)
+
+    # reading
 
     def problems_note(self) -> str:
         """`" (skipped: ...)"` naming the files and entries that could not load, or ""."""
         return f" (skipped: {'; '.join(self.problems)})" if self.problems else ""
 
     def graph(self, name: str) -> GraphSpec:
-        """The registered graph `name`; UnknownGraphError (a KeyError) when there is none."""
+        """The registered graph `name`; UnknownGraphError (a KeyError) when there is none
+        (a shared backend is read again first, blocking this thread for one query)."""
+        if name not in self.graphs and self.source.shared:
+            self.reload()
         try:
             return self.graphs[name]
         except KeyError:
             known = ", ".join(sorted(self.graphs)) or "none"
             note = self.problems_note()
             raise UnknownGraphError(f"unknown graph {name!r} (registered: {known}){note}") from None
+
+    def find(self, name: str) -> GraphSpec | None:
+        """The resolved graph `name` for a `graph:` node, or None; reloaded first when
+        another process announced a change while `watching` (blocking, rarely)."""
+        if self.source.stale():
+            self.reload()
+        return self.resolved(name) if name in self.graphs else None
 
     def resolved(self, name: str) -> GraphSpec:
         """The graph with every named policy and profile it uses copied in; a problem
@@ -174,15 +206,17 @@ class Catalog:
             skipped = [GraphProblem("catalog", f"skipped {p}") for p in self.problems]
             raise GraphValidationError(exc.problems + skipped) from None
 
-    def _put(self, file: str, table: dict[str, M], name: str, value: M) -> None:
-        with self._lock:
-            updated = {**table, name: value}
-            try:
-                blob = orjson.dumps({k: v.model_dump(mode="json") for k, v in updated.items()})
-            except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
-                raise InvalidInputError(f"cannot store {name!r}: {exc}") from None
-            write_atomic(confined(self.data, self.root / f"{file}.json"), blob)
-            table[name] = value
+
+def _graph(entry: Entry) -> GraphSpec:
+    if not isinstance(entry.doc, Mapping):
+        raise InvalidInputError(f"expected a JSON object, found {type(entry.doc).__name__}")
+    return load_graph(entry.doc)
+
+
+def _reason(exc: ValueError | GraphValidationError) -> str:
+    if isinstance(exc, ValidationError):
+        return _first(exc)
+    return one_line(str(exc))
 
 
 def one_line(text: str) -> str:
