@@ -39,6 +39,7 @@ from agentos.graphs.policy import Budget, Policy
 from agentos.graphs.spec import GraphSpec, resolve
 from agentos.graphs.validate import check
 from agentos.machine.facts import Cancel, Signal, Start
+from agentos.machine.slots import NodeSlots
 from agentos.routing.pool import ProviderPool, default_pool
 from agentos.routing.router import Router
 from agentos.routing.what_if import WhatIf
@@ -102,13 +103,15 @@ class Supervisor:
         max_workers: int = 16,
         graphs: GraphResolver | Mapping[str, Any] | None = None,
         depth: int = 0,
+        slots: Callable[[GraphSpec], NodeSlots] | None = None,
     ) -> Supervisor:
         """Validate the graph and start its supervisor actor, as pykka's `start` does.
 
         The default store is the JSONL store under `AGENTOS_DATA_DIR` (./data). Agents run
         on `loop`, else on the running loop, else on a private loop thread. `graphs` are
         the graphs its `graph:` nodes may run as child runs (by name); `depth` counts the
-        parents of those.
+        parents of those. `slots` makes each graph's concurrency table (default: one
+        of its own per supervisor).
         """
         spec = graph if isinstance(graph, GraphSpec) else load_graph(graph)
         agents = agents or default_registry
@@ -135,12 +138,15 @@ class Supervisor:
             lambda child, known: cls.start(
                 child, store, agents=agents, policies=policies, profiles=profiles,
                 router=router, workdir=workdir, listeners=listeners, loop=loop, graphs=known,
-                depth=depth + 1,
+                depth=depth + 1, slots=slots,
             ),
             store,
             depth,
         )  # fmt: skip
-        ref = SupervisorActor.start(spec, agents, store, router, loop, executor, listeners, kids)
+        table = slots(spec) if slots is not None else None
+        ref = SupervisorActor.start(
+            spec, agents, store, router, loop, executor, listeners, kids, table
+        )
         sup = cls(ref, spec, store, loop, Path(workdir), executor, loop_thread, owns_store)
         sup.children, sup.child_graphs = kids, child_graphs(spec, find)
         sup.router = router

@@ -90,6 +90,7 @@ class SupervisorActor(LoopActor):
         executor: concurrent.futures.Executor,
         listeners: Sequence[Listener] = (),
         children: ChildRuns | None = None,
+        slots: NodeSlots | None = None,
     ) -> None:
         super().__init__(loop)
         self.spec = spec
@@ -103,7 +104,8 @@ class SupervisorActor(LoopActor):
         self._runs: dict[str, DrivenRun] = {}
         self._dropped: dict[str, BaseException] = {}  # why runs stopped after a failed append
         self._nodes: dict[tuple[str, str], pykka.ActorRef[Any]] = {}
-        self._slots = NodeSlots()
+        self._slots = slots if slots is not None else NodeSlots()  # shared: cluster/permits.py
+        self._slots.bind(lambda node: self.actor_ref.tell(SlotFree(node)))
         self._acks = AckQueue(self.actor_ref.tell, store)
         self._cancel_watch: asyncio.Task[None] | None = None
 
@@ -373,6 +375,7 @@ class SupervisorActor(LoopActor):
     def on_stop(self) -> None:
         if self._cancel_watch is not None:
             self._cancel_watch.cancel()
+        self._slots.close()
         self._acks.close()
         for actor in self._nodes.values():
             stop_actor(actor)

@@ -22,7 +22,9 @@ from agentos.actors.children import GraphResolver, with_recorded
 from agentos.actors.supervisor import Supervisor
 from agentos.actors.supervisor_actor import Listener
 from agentos.agents.registry import AgentRegistry
+from agentos.cluster.permits import SharedSlots
 from agentos.eventstore.pg_cluster import QUEUE_KEY, Membership, QueuedRun
+from agentos.eventstore.pg_permits import drop_own
 from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.spec import GraphSpec
 from agentos.routing.router import Router
@@ -78,6 +80,7 @@ class Member:
     async def run(self) -> None:
         """Join, then claim and drive runs until `stop`; leave."""
         await self.membership.join()
+        await drop_own(self.store)  # permits a past life under this owner id left
         beats = asyncio.gather(self._beat(), self._count_queue())
         try:
             with self.store.wakeups(QUEUE_KEY) as queued:
@@ -171,9 +174,14 @@ class Member:
                 router=self.router,
                 listeners=self.listeners,
                 graphs=with_recorded(self.graphs, recorded),
+                slots=self._slots,
             )
             self._supervisors[key] = sup
         return sup
+
+    def _slots(self, spec: GraphSpec) -> SharedSlots:
+        """A graph's concurrency table: its limits hold across every member."""
+        return SharedSlots(self.store, spec.name)
 
     async def _beat(self) -> None:
         """Heartbeat, and sweep dead members, a few times per TTL."""
@@ -207,6 +215,8 @@ class Member:
         for task in list(self.driving.values()):
             task.cancel()
         await asyncio.gather(*self.driving.values(), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await drop_own(self.store)  # members waiting for these ask again at once
         with contextlib.suppress(Exception):
             await self.membership.leave()
 

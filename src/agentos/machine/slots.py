@@ -4,16 +4,27 @@ attempts that wait, handed to every run machine of a supervisor."""
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Callable
 
 from agentos.machine.facts import RetryDue
 
 
 class NodeSlots:
-    """How many attempts of each node run now, and which wait for a slot, in order."""
+    """How many attempts of each node run now, and which wait for a slot, in order.
+
+    A subclass may free slots from outside (`cluster/permits.py`: limits shared by the
+    members of a store); it tells its supervisor through the `wake` it is bound to."""
 
     def __init__(self) -> None:
         self._running: dict[str, int] = defaultdict(int)
         self._waiting: dict[str, deque[RetryDue]] = defaultdict(deque)
+
+    def bind(self, wake: Callable[[str], None]) -> None:
+        """Called once by the supervisor: `wake(node)` retries an attempt waiting for
+        `node` (here every slot is freed by a run's own fact: nothing to bind)."""
+
+    def close(self) -> None:
+        """The supervisor stopped (nothing to give back here)."""
 
     def take(self, node: str, limit: int | None) -> bool:
         """Take a slot of `node` if its limit allows; False when the attempt must wait."""
