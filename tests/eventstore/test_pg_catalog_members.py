@@ -150,3 +150,27 @@ async def test_serve_pool_goes_to_the_shared_catalog(pg_url: str, tmp_path: Path
     finally:
         await store.close()
     assert not (tmp_path / "data" / ".catalog").exists()
+
+
+async def test_agentos_run_finds_a_graph_of_the_shared_catalog(pg_url: str, tmp_path: Path) -> None:
+    """`agentos run NAME` on a PostgreSQL store runs the graph registered there (by a
+    server), not the data dir's catalog: the data dir holds no catalog at all."""
+    async with server(tmp_path / "one", pg_url) as one:
+        await post(one, "/graphs", graph(0.01, name="shared-steps"))
+    env = dict(os.environ, AGENTOS_STORE=pg_url)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    cmd = [AGENTOS, "--data", str(tmp_path / "cli"), "run", "shared-steps", "--json"]
+    done = await asyncio.to_thread(
+        subprocess.run, cmd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "cli" / ".catalog").exists()
+    other = await asyncio.to_thread(
+        subprocess.run,
+        [AGENTOS, "--data", str(tmp_path / "cli"), "run", "shared-steps", "--json"],
+        env={k: v for k, v in env.items() if k != "AGENTOS_STORE"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert other.returncode == 2 and "shared-steps" in other.stderr  # the files know none

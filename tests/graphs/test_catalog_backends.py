@@ -147,6 +147,30 @@ async def test_graph_nodes_find_graphs_announced_while_watching(open_: Opener) -
         assert not reader.source.stale()
 
 
+async def test_members_route_new_runs_through_a_pool_announced_while_watching(
+    open_: Opener,
+) -> None:
+    """`router()` is what a member gives each new run: one router until the pool changes,
+    then one over the pool another process registered."""
+    reader = open_()
+    with reader.watching():
+        first = reader.router()
+        assert reader.router() is first and first.pool == reader.pool
+        only = default_pool().providers[-1].model_copy(update={"name": "only"})
+        open_().set_pool(ProviderPool(providers=[only]))
+        if not reader.source.shared:
+            assert reader.router() is first  # files change only through this catalog
+            return
+        deadline = time.monotonic() + 10
+        while not reader.source.stale():
+            assert time.monotonic() < deadline, "no NOTIFY for the catalog write"
+            await asyncio.sleep(0.01)
+        second = reader.router()
+        assert second is not first
+        assert [p.name for p in second.pool.providers] == ["only"]
+        assert reader.router() is second
+
+
 async def test_the_table_names_a_row_that_is_not_json(pg_cluster: Cluster, tmp_path: Path) -> None:
     store = PostgresEventStore(pg_cluster.fresh_url())
     torn = '{"name": '

@@ -29,7 +29,6 @@ from agentos.graphs.catalog import catalog_for
 from agentos.graphs.policy import Budget
 from agentos.graphs.spec import GraphSpec
 from agentos.routing.pool import ProviderPool
-from agentos.routing.router import Router
 from agentos.routing.what_if import WhatIf
 from agentos.state.fold import Folding
 from agentos.state.run_state import RunState
@@ -161,7 +160,7 @@ class Runtime:
             self.store,
             self.agents,
             capacity=capacity,
-            router=Router(self.catalog.pool),
+            router=self.catalog.router,
             graphs=self._registered,
             listeners=self.listeners,
             on_queued=on_queued,

@@ -26,7 +26,7 @@ from agentos.cli.session import (
 )
 from agentos.cli.settings import Settings, current, read_pool
 from agentos.events.model import Envelope
-from agentos.graphs.catalog import Catalog
+from agentos.graphs.catalog import catalog_for
 from agentos.graphs.validate import GraphValidationError
 from agentos.routing.pool import ProviderPool, default_pool
 from agentos.routing.what_if import WhatIf, replay_problem
@@ -99,13 +99,14 @@ async def fork(
         raise step_error(run_id, events, exc) from None
     spec = run_spec(state)
     console = error_console() if quiet else out_console()
-    catalog = Catalog(settings.data, agents())
+    store = open_store(settings)
+    catalog = catalog_for(settings.data, agents(), store)  # the store's table, if shared
     catalog.pool = choice.pool or catalog.pool  # for this replay only
     problem = replay_problem(catalog.pool or default_pool(), events, prefix - 1, choice.what_if)
     if problem is not None:
+        await store.close()
         hint = "configure it, or ask for a what-if: --model PROVIDER/MODEL or --pool FILE"
         raise usage(problem, None if choice.what_if else hint)
-    store = open_store(settings)
     try:
         graphs = graph_finder(catalog, recorded=state.graphs)
         async with supervisor(spec, store, catalog, graphs=graphs) as sup:

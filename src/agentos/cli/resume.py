@@ -21,7 +21,7 @@ from agentos.cli.session import (
     supervisor,
 )
 from agentos.cli.settings import Settings, current
-from agentos.graphs.catalog import Catalog
+from agentos.graphs.catalog import catalog_for
 from agentos.graphs.validate import GraphValidationError
 from agentos.state.run_state import RunState
 
@@ -43,7 +43,7 @@ async def carry_on(settings: Settings, run_id: str, quiet: bool) -> tuple[RunSta
     spec = run_spec(state)
     store = open_store(settings)
     try:
-        catalog = Catalog(settings.data, agents())
+        catalog = catalog_for(settings.data, agents(), store)
         graphs = graph_finder(catalog, recorded=state.graphs)
         async with supervisor(spec, store, catalog, graphs=graphs) as sup:
             await sup.resume(run_id)

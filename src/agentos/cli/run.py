@@ -37,7 +37,7 @@ from agentos.cli.session import (
 )
 from agentos.cli.settings import Settings, current, pool_option, read_pool
 from agentos.cli.streams import StreamedCalls
-from agentos.graphs.catalog import Catalog
+from agentos.graphs.catalog import Catalog, catalog_for
 from agentos.graphs.load import load_graph
 from agentos.graphs.spec import GraphSpec
 from agentos.graphs.validate import GraphValidationError
@@ -99,7 +99,7 @@ async def execute(
 ) -> tuple[RunState, Path | str]:
     """Validate the graph, start the run, show its progress, return its final state."""
     store = open_store(settings, must_exist=False)
-    catalog = Catalog(settings.data, agents())
+    catalog = catalog_for(settings.data, agents(), store)  # the store's table, if shared
     if pool is not None:
         catalog.pool = pool  # for this run only; the catalog's own pool is not replaced
     spec = resolve_graph(ref, catalog)

@@ -21,7 +21,6 @@ from agentos.observe import observers
 from agentos.observe.logformat import LOG_FORMATS, log_lines
 from agentos.observe.metrics import Metrics
 from agentos.observe.observers import Observers
-from agentos.routing.router import Router
 
 
 async def work(
@@ -51,7 +50,7 @@ async def work(
         agents(),
         capacity=capacity,
         ttl=ttl,
-        router=Router(catalog.pool),
+        router=catalog.router,  # the shared pool, as it is when a run starts
         graphs=graph_finder(catalog),
         listeners=[counted.listen, *(observed.listeners if observed else ())],
         on_queued=counted.queued.set,

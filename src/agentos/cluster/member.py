@@ -49,7 +49,7 @@ class Member:
         *,
         capacity: int = 100,
         ttl: float = 10.0,
-        router: Router | None = None,
+        router: Router | Callable[[], Router] | None = None,
         graphs: GraphResolver | None = None,
         listeners: Sequence[Listener] = (),
         on_taken_over: Callable[[RunState], None] | None = None,
@@ -163,15 +163,16 @@ class Member:
 
     def _supervisor(self, spec: GraphSpec, recorded: Mapping[str, Any]) -> Supervisor:
         """One supervisor per graph spec (the spec a run recorded, as it recorded it)."""
+        router = self.router() if callable(self.router) else self.router
         doc = orjson.dumps(spec.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-        key = hashlib.sha256(doc).hexdigest()
+        key = f"{hashlib.sha256(doc).hexdigest()}-{id(router)}"  # a new pool: new runs use it
         sup = self._supervisors.get(key)
         if sup is None:
             sup = Supervisor.start(
                 spec,
                 self.store,
                 agents=self.agents,
-                router=self.router,
+                router=router,
                 listeners=self.listeners,
                 graphs=with_recorded(self.graphs, recorded),
                 slots=self._slots,

@@ -152,7 +152,7 @@ class PostgresEventStore(EventStore):
                         self._notify(run_id)
             args = (self._psycopg, self.url, self.channel, self.owner)
             conn = self._session = await reopen_owner(*args)
-            for run_id in [*self._followed(), "#queue", "#commands"]:
+            for run_id in [*self._followed(), "#queue", "#commands", "#catalog"]:
                 self._notify(run_id)
 
     def _followed(self) -> list[str]:

@@ -33,6 +33,7 @@ from agentos.graphs.policy import Policy
 from agentos.graphs.spec import GraphSpec, resolve
 from agentos.graphs.validate import GraphProblem, GraphValidationError, check
 from agentos.routing.pool import ProviderPool, default_pool
+from agentos.routing.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class Catalog:
         self._lock = threading.Lock()
         self.builtins = [builtin_graph(name) for name in BUILTIN_GRAPHS]
         self.problems: list[str] = []
+        self._router: Router | None = None  # over `_routed`, the pool it was made for
+        self._routed: ProviderPool | None = None
         self.policies: dict[str, Policy] = {}
         self.profiles: dict[str, ContextProfile] = {}
         self.graphs: dict[str, GraphSpec] = {}
@@ -189,6 +192,23 @@ class Catalog:
             known = ", ".join(sorted(self.graphs)) or "none"
             note = self.problems_note()
             raise UnknownGraphError(f"unknown graph {name!r} (registered: {known}){note}") from None
+
+    def router(self) -> Router:
+        """A router over the current pool, the same one until the pool changes (read
+        again first when another process announced a change while `watching`). A pool
+        this process cannot route through keeps the last router, and is logged."""
+        if self.source.stale():
+            self.reload()
+        with self._lock:
+            if self._router is None or self._routed is not self.pool:
+                try:
+                    self._router = Router(self.pool)
+                except InvalidInputError as exc:
+                    if self._router is None:
+                        raise
+                    log.error("catalog: the new provider pool is not used: %s", exc)
+                self._routed = self.pool
+            return self._router
 
     def find(self, name: str) -> GraphSpec | None:
         """The resolved graph `name` for a `graph:` node, or None; reloaded first when
