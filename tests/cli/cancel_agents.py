@@ -14,7 +14,11 @@ from agentos.actors import NodeContext
 
 
 def _mark(ctx: NodeContext) -> None:
-    Path(os.environ["CANCEL_TEST_MARK"]).write_text(ctx.run_id)
+    # written aside, then renamed: the test never reads a mark that exists but is empty
+    mark = Path(os.environ["CANCEL_TEST_MARK"])
+    aside = mark.with_name(mark.name + ".part")
+    aside.write_text(ctx.run_id)
+    aside.rename(mark)
 
 
 def sleeper(ctx: NodeContext) -> dict[str, Any]:

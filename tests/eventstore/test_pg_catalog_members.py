@@ -5,6 +5,7 @@ finds a child graph registered after it started."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -174,3 +175,13 @@ async def test_agentos_run_finds_a_graph_of_the_shared_catalog(pg_url: str, tmp_
         timeout=120,
     )
     assert other.returncode == 2 and "shared-steps" in other.stderr  # the files know none
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [AGENTOS, "--data", str(tmp_path / "cli"), "graphs", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "shared-steps" in {g["name"] for g in json.loads(listed.stdout)}

@@ -1,7 +1,9 @@
-"""`agentos graphs`: the graphs registered in the data dir's catalog."""
+"""`agentos graphs`: the graphs registered in the catalog (the data dir's, or the
+shared one of a PostgreSQL store)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import click
@@ -9,9 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentos.cli.console import error_console, out_console
+from agentos.cli.runlog import open_store
 from agentos.cli.session import agents
-from agentos.cli.settings import current
-from agentos.graphs.catalog import BUILTIN_GRAPHS, Catalog
+from agentos.cli.settings import Settings, current
+from agentos.graphs.catalog import BUILTIN_GRAPHS, Catalog, catalog_for
 
 
 @click.command("graphs")
@@ -21,7 +24,11 @@ def graphs_command(as_json: bool) -> None:
     (POST /graphs registers one). Each with its version, nodes and declared inputs;
     catalog files that cannot load are named on stderr.
     """
-    catalog = Catalog(current().data, agents())
+    settings = current()
+    if settings.store is None:
+        catalog = Catalog(settings.data, agents())
+    else:
+        catalog = asyncio.run(shared_catalog(settings))
     graphs = [catalog.graphs[name] for name in sorted(catalog.graphs)]
     for problem in catalog.problems:
         error_console().print(f"skipped {escape(problem)}")
@@ -52,3 +59,12 @@ def graphs_command(as_json: bool) -> None:
             escape(g.description),
         )
     out_console().print(table)
+
+
+async def shared_catalog(settings: Settings) -> Catalog:
+    """The catalog of the store at `settings.store`, read once."""
+    store = open_store(settings)
+    try:
+        return await asyncio.to_thread(catalog_for, settings.data, agents(), store)
+    finally:
+        await store.close()
