@@ -114,10 +114,12 @@ RELEASE = """
 
 #: one group of batches, one statement, one transaction: new runs are inserted, owned
 #: runs move on only where owner, epoch and last seq still match; only the events of
-#: the batches that passed are inserted; one NOTIFY names every run that moved
+#: the batches that passed are inserted; one NOTIFY names every run that moved. The
+#: string arrays go in binary (`%b`): psycopg's text array dumper escapes each string
+#: with a regex, ~16 µs an event against ~0.1 µs
 APPEND_GROUP = """
     WITH b AS (
-        SELECT * FROM unnest(%(runs)s::text[], %(epochs)s::bigint[], %(expected)s::bigint[],
+        SELECT * FROM unnest(%(runs)b::text[], %(epochs)s::bigint[], %(expected)s::bigint[],
                              %(last)s::bigint[], %(create)s::bool[], %(ends)s::bool[])
             AS b(run_id, epoch, expected, last, creates, ends)
     ), made AS (
@@ -135,7 +137,7 @@ APPEND_GROUP = """
     ), ins AS (
         INSERT INTO events (run_id, seq, event)
         SELECT e.run_id, e.seq, e.event
-        FROM unnest(%(e_runs)s::text[], %(e_seqs)s::bigint[], %(e_events)s::text[])
+        FROM unnest(%(e_runs)b::text[], %(e_seqs)s::bigint[], %(e_events)b::text[])
             AS e(run_id, seq, event)
         WHERE e.run_id IN (SELECT run_id FROM ok)
     ), names AS (

@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from agentos.events.codec import check_writable
-from agentos.events.model import Envelope
 from agentos.eventstore._pg_schema import OWNER_LOCK_SPACE
-from agentos.eventstore.base import EventRejectedError, StoreError
+from agentos.eventstore.base import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +67,6 @@ async def owner_session(
         await conn.close()
         raise
     return conn, owner
-
-
-def encode_rows(run_id: str, events: Sequence[Envelope]) -> list[tuple[int, str]]:
-    """Each event's stored line, once the reader would read it back."""
-    rows = []
-    for event in events:
-        try:
-            rows.append((event.seq, check_writable(event).decode()))
-        except ValueError as exc:
-            raise EventRejectedError(f"run {run_id}: event {event.seq} refused: {exc}") from None
-    return rows
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:

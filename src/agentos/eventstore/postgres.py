@@ -32,7 +32,6 @@ from agentos.eventstore._pg_schema import (
     migrate,
 )
 from agentos.eventstore._pg_session import (
-    encode_rows,
     load_psycopg,
     owner_session,
     reopen_owner,
@@ -47,6 +46,7 @@ from agentos.eventstore.base import (
     StoreError,
     UnknownRunError,
     check_batch,
+    check_events,
 )
 
 if TYPE_CHECKING:
@@ -207,16 +207,14 @@ class PostgresEventStore(EventStore):
     def submit(
         self, run_id: str, events: Sequence[Envelope], expected_seq: int
     ) -> concurrent.futures.Future[int]:
-        with self._lock:
-            run = self._owned.get(run_id)
-        if run is None:
+        if run_id not in self._owned:  # an owned run's id was checked when it was made
             safe_name(run_id, "run id")
-        rows = encode_rows(run_id, events)  # off the lock: a refused batch creates nothing
+        raws = check_events(run_id, events)  # off the lock: a refused batch creates nothing
         done: concurrent.futures.Future[int] = concurrent.futures.Future()
         with self._lock:
             run = self._owned.get(run_id)
             if run is None:  # a new run: its first commit makes its row, at epoch 1
-                check_batch(run_id, events, expected_seq, 0)
+                check_batch(run_id, events, expected_seq, 0, raws)
                 if not events:
                     done.set_result(0)
                     return done
@@ -224,11 +222,12 @@ class PostgresEventStore(EventStore):
                 self._owned[run_id] = run
             if run.lost is not None:
                 raise run.lost
-            check_batch(run_id, events, expected_seq, run.last_seq)
+            check_batch(run_id, events, expected_seq, run.last_seq, raws)
             if not events:
                 done.set_result(run.last_seq)
                 return done
             done.set_running_or_notify_cancel()  # a queued batch is resolved, not cancelled
+            rows = [(event.seq, raw.decode()) for event, raw in zip(events, raws, strict=True)]
             item = Queued(run, expected_seq, run.create, rows, done, running_loop())
             run.create = False
             run.last_seq = events[-1].seq
