@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from postgres_cluster import Cluster, cluster
+from postgres_cluster import Cluster
 
 from agentos.eventstore import EventStore, InMemoryEventStore, JsonlEventStore
 
 BACKENDS = ["memory", "jsonl-durable", "jsonl-fast", "postgres"]
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """A throwaway PostgreSQL cluster for the session (skips, with the reason, without one)."""
-    with cluster() as found:
-        if isinstance(found, str):
-            pytest.skip(f"PostgreSQL tests skipped: {found}")
-        yield found
 
 
 @pytest.fixture

@@ -4,18 +4,11 @@ reaches the member that drives it."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-
-from agentos.api.app import create_app
-from agentos.demo import registry as demo_agents
+from pg_servers import server, until
 
 APPROVE = {
     "name": "approve",
@@ -32,29 +25,10 @@ def _no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGENTOS_API_TOKEN", raising=False)
 
 
-@asynccontextmanager
-async def member(data: Path, url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(data, agents=demo_agents, allow_agents=["pg_agents:*"], store=url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
-
-
-async def until(client: httpx.AsyncClient, run_id: str, status: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while True:
-        res = await client.get(f"/runs/{run_id}")
-        if res.status_code == 200 and res.json()["status"] == status:
-            return dict(res.json())
-        assert time.monotonic() < deadline, f"{run_id}: {res.status_code} {res.text[:200]}"
-        await asyncio.sleep(0.02)
-
-
 async def test_two_servers_share_runs(pg_url: str, tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
-        one = await stack.enter_async_context(member(tmp_path / "one", pg_url))
-        two = await stack.enter_async_context(member(tmp_path / "two", pg_url))
+        one = await stack.enter_async_context(server(tmp_path / "one", pg_url))
+        two = await stack.enter_async_context(server(tmp_path / "two", pg_url))
         for client in (one, two):  # each server keeps its catalog in its own data dir
             assert (await client.post("/graphs", json=APPROVE)).status_code == 200
         ids = []

@@ -10,18 +10,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pg_agents import graph
+from pg_servers import server, until
 
-from agentos.api.app import create_app
 from agentos.cli.serve import keep_pool
-from agentos.demo import registry as demo_agents
 from agentos.eventstore.postgres import PostgresEventStore
 from agentos.graphs.catalog import catalog_for
 from agentos.routing.pool import default_pool
@@ -35,27 +33,6 @@ HOLD = {"name": "hold", "nodes": [{"name": "gate", "wait": "go"}]}
 @pytest.fixture(autouse=True)
 def _no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGENTOS_API_TOKEN", raising=False)
-
-
-@asynccontextmanager
-async def server(data: Path, url: str, capacity: int = 100) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        data, agents=demo_agents, allow_agents=["pg_agents:*"], store=url, capacity=capacity
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
-
-
-async def until(client: httpx.AsyncClient, run_id: str, status: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while True:
-        res = await client.get(f"/runs/{run_id}")
-        if res.status_code == 200 and res.json()["status"] == status:
-            return dict(res.json())
-        assert time.monotonic() < deadline, f"{run_id}: {res.status_code} {res.text[:200]}"
-        await asyncio.sleep(0.02)
 
 
 async def post(client: httpx.AsyncClient, path: str, body: Any) -> dict[str, Any]:
