@@ -31,6 +31,7 @@ from agentos.eventstore._pg_schema import MIGRATIONS
 from agentos.eventstore.postgres import PostgresEventStore
 
 HERE = Path(__file__).parent
+AGENTOS = str(Path(sys.executable).parent / "agentos")
 sys.path.insert(0, str(HERE.parent / "actors"))
 from runtime_shapes import eight_node_graph  # noqa: E402
 
@@ -285,6 +286,41 @@ def test_cli_refuses_a_store_that_is_no_url() -> None:
     result = CliRunner().invoke(cli, ["--store", "mysql://x", "runs"])
     assert result.exit_code == 2
     assert "not a postgresql:// URL" in result.output
+
+
+def test_store_and_data_may_follow_the_command(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`agentos run FILE --store URL`, `agentos runs --store URL`: as before the
+    command; after it, it wins over the data dir given before it."""
+    monkeypatch.syspath_prepend(str(HERE))
+    monkeypatch.delenv("AGENTOS_STORE", raising=False)
+    graph = tmp_path / "small.yaml"
+    graph.write_text(GRAPH)
+    runner = CliRunner()
+    ran = runner.invoke(cli, ["run", str(graph), "--store", pg_url], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.output
+    (run_id,) = _rows(pg_url, "SELECT run_id FROM runs")[0]
+    elsewhere = ["--data", str(tmp_path / "files")]
+    listed = runner.invoke(cli, [*elsewhere, "runs", "--json", "--store", pg_url])
+    assert listed.exit_code == 0 and run_id in listed.stdout, listed.output
+    bad = runner.invoke(cli, ["runs", "--store", "mysql://x"])
+    assert bad.exit_code == 2 and "not a postgresql:// URL" in bad.output
+
+
+def test_an_unreachable_server_is_one_line_at_once() -> None:
+    """A server that refuses connections: the worker says so in one line and exits 1,
+    without waiting for the pool's timeout."""
+    done = subprocess.run(
+        [AGENTOS, "worker", "--store", "postgresql://nobody@127.0.0.1:1/x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "cannot connect to the event store database" in done.stderr
+    assert "Connection refused" in done.stderr or "connection failed" in done.stderr
 
 
 def test_missing_psycopg_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

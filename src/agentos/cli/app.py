@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,32 @@ def cli(ctx: click.Context, data: Path | None, store: str | None, debug: bool) -
     ctx.obj = Settings(data=root, debug=debug, store=store or None)
 
 
+def _store_after(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """`--store URL` given after the command: replaces the group's setting."""
+    if value is None:
+        return
+    if not is_store_url(value):
+        hint = "pass --data DIR (before the command) for files"
+        raise usage(f"--store {value!r} is not a postgresql:// URL", hint)
+    settings = ctx.find_object(Settings) or Settings(default_root())
+    ctx.obj = replace(settings, store=value)
+
+
+def _store_option(command: click.Command) -> click.Command:
+    """Let `--store` follow the command too (`agentos worker --store URL`). `--data` goes
+    before the command only: `agentos signal` has a `--data` of its own."""
+    command.params.append(
+        click.Option(
+            ["--store"],
+            metavar="URL",
+            expose_value=False,
+            callback=_store_after,
+            help="Keep runs in PostgreSQL at this postgresql:// URL (as before the command).",
+        )
+    )
+    return command
+
+
 for command in (
     run_command,
     runs_command,
@@ -96,4 +123,4 @@ for command in (
     signal_command,
     worker_command,
 ):
-    cli.add_command(command)
+    cli.add_command(_store_option(command))

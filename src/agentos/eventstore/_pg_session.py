@@ -41,6 +41,17 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+async def reachable(psycopg: Any, url: str, timeout: float) -> None:
+    """Raise a StoreError with the server's reason (one line) unless a connection to
+    `url` opens: at once, where the pool would retry until its timeout."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=max(1, round(timeout)))
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"cannot connect to the event store database: {reason}") from None
+    await conn.close()
+
+
 async def owner_session(
     psycopg: Any, url: str, channel: str, same: int | None = None
 ) -> tuple[Any, int]:

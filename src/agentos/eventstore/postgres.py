@@ -34,6 +34,7 @@ from agentos.eventstore._pg_schema import (
 from agentos.eventstore._pg_session import (
     load_psycopg,
     owner_session,
+    reachable,
     reopen_owner,
     running_loop,
     safe_url,
@@ -121,6 +122,7 @@ class PostgresEventStore(EventStore):
         return await asyncio.wrap_future(self._run(coro))
 
     async def _start(self, timeout: float) -> None:
+        await reachable(self._psycopg, self.url, timeout)
         try:
             await self._pool.open(wait=True, timeout=timeout)
         except Exception as exc:
@@ -263,15 +265,8 @@ class PostgresEventStore(EventStore):
             await asyncio.wrap_future(self._writer.release(run))
 
     async def _free(self, runs: list[Owned]) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute(
-                RELEASE,
-                {
-                    "owner": self.owner,
-                    "runs": [r.run_id for r in runs],
-                    "epochs": [r.epoch for r in runs],
-                },
-            )
+        ids, epochs = [r.run_id for r in runs], [r.epoch for r in runs]
+        await self.query(RELEASE, {"owner": self.owner, "runs": ids, "epochs": epochs})
 
     async def close(self) -> None:
         if self._closed:
