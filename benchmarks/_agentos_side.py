@@ -99,6 +99,24 @@ def store(variant: str, root: Path, counter: FsyncCounter | None = None) -> Even
     return InMemoryEventStore()
 
 
+async def settle(sup: Supervisor, st: EventStore, burst: int) -> None:
+    """Bursts of `burst` runs until a JSONL store keeps that many spare folders, then
+    wait (at most 5 s each) until they are made: as a store running such bursts would."""
+    spares = st.spares if isinstance(st, JsonlEventStore) else None
+    for _ in range(8):
+        ids = await asyncio.gather(*(sup.start_run({"task": -1}) for _ in range(burst)))
+        for run_id in ids:
+            state = await sup.wait(run_id)
+            assert state.status == "succeeded", state.status
+        if spares is None:
+            return
+        deadline = time.monotonic() + 5
+        while spares.ready < spares.target and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if spares.target >= min(burst, spares.size):
+            return
+
+
 async def run_round(
     variant: str,
     root: Path,
@@ -106,11 +124,21 @@ async def run_round(
     parallel: bool,
     agent: str = "step",
     counter: FsyncCounter | None = None,
+    warm: bool = False,
 ) -> tuple[float, float]:
-    """Wall seconds of `runs` runs on a fresh store and Supervisor; events in one run's log."""
+    """Wall seconds of `runs` runs on a fresh store and Supervisor; events in one run's log.
+
+    `warm`: untimed bursts of `runs` runs first, until a JSONL store keeps spare folders
+    for such a burst (as a store that has been running would), so the round times the
+    steady state, not a new store."""
     st = store(variant, root, counter)
     sup = Supervisor.start(graph(agent), st, agents=registry())
     try:
+        if warm:
+            counted = counter.count if counter is not None else 0
+            await settle(sup, st, runs)
+            if counter is not None:
+                counter.count = counted  # the warm-up's flushes are not the round's
 
         async def one(i: int) -> str:
             run_id = await sup.start_run({"task": i})

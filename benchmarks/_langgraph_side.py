@@ -69,8 +69,11 @@ async def saver(variant: str, tmp: Path) -> AsyncIterator[BaseCheckpointSaver[An
             yield s
 
 
-async def run_round(variant: str, tmp: Path, runs: int, parallel: bool) -> tuple[float, float]:
-    """Wall seconds of `runs` runs (one after another or all at once), checkpoints per run."""
+async def run_round(
+    variant: str, tmp: Path, runs: int, parallel: bool, warm: bool = False
+) -> tuple[float, float]:
+    """Wall seconds of `runs` runs (one after another or all at once), checkpoints per run;
+    `warm`: one untimed run first (as AgentOS's warm rounds)."""
     async with saver(variant, tmp) as cp:
         graph = builder().compile(checkpointer=cp)
 
@@ -79,6 +82,8 @@ async def run_round(variant: str, tmp: Path, runs: int, parallel: bool) -> tuple
             out = await graph.ainvoke({"task": i, "results": {}}, config)  # type: ignore[arg-type]
             assert len(out["results"]) == 8, out
 
+        if warm:
+            await one(-1)
         t0 = time.perf_counter()
         if parallel:
             await asyncio.gather(*(one(i) for i in range(runs)))

@@ -129,9 +129,12 @@ async def scenario(
                         fsyncs.append(fsync_cost(tmp, max(40, 200 // rounds)))  # next to the runs
                     if c is not None:
                         creates.append(create_cost(tmp, 50))
-                    wall, written = await aos.run_round(v, tmp, runs, parallel, counter=c)
+                    # in flight, both sides warm: one run first (and AgentOS's spare folders)
+                    wall, written = await aos.run_round(
+                        v, tmp, runs, parallel, counter=c, warm=parallel
+                    )
                 else:
-                    wall, written = await lg.run_round(v, tmp, runs, parallel)
+                    wall, written = await lg.run_round(v, tmp, runs, parallel, warm=parallel)
                 shutil.rmtree(tmp, ignore_errors=True)
                 series[v].walls.append(wall)
                 series[v].written = written

@@ -35,7 +35,7 @@ async def test_a_new_run_takes_a_spare_folder(tmp_path: Path) -> None:
         assert sorted(p.name for p in (tmp_path / "second").iterdir()) == ["events.jsonl"]
         assert [e.seq for e in await store.read_all("second")] == [1, 2]
         assert await store.list_runs() == ["first", "second"]  # spares are not runs
-        for run in ("third", "fourth"):  # down to half: the thread refills
+        for run in ("third", "fourth"):  # the thread refills what is taken
             await store.append(run, make_batch(run, 1, 1), 0)
         assert store.spares is not None
         await _until(lambda: store.spares.made >= 6 and len(_spares(tmp_path)) >= 3)
@@ -112,11 +112,41 @@ async def test_a_spare_that_vanished_is_dropped_and_the_run_made_inline(tmp_path
     store = JsonlEventStore(tmp_path, durable=True, spares=2)
     try:
         await store.append("warm", make_batch("warm", 1, 1), 0)
-        await _until(lambda: len(_spares(tmp_path)) == 2)
+        # made, log and all (a listing may show a folder whose log is not there yet)
+        await _until(lambda: store.spares is not None and store.spares.ready == 2)
         for name in _spares(tmp_path):  # someone cleans the data dir by hand
             (tmp_path / name / "events.jsonl").unlink()
             (tmp_path / name).rmdir()
         assert await store.append("r", make_batch("r", 1, 1), 0) == 1
         assert [e.seq for e in await store.read_all("r")] == [1]
+    finally:
+        await store.close()
+
+
+async def test_the_spare_pool_grows_with_misses_up_to_its_size(tmp_path: Path) -> None:
+    """It starts at 8 (a store that starts one run makes few); each new run that finds
+    none ready doubles it, up to the store's `spares`. (A root that is a file: the
+    thread makes none, so every take misses.)"""
+    root = tmp_path / "a-file"
+    root.write_text("")
+    spares = SpareFolders(root, 32, durable=False)
+    try:
+        assert spares.target == 8
+        assert [spares.take() for _ in range(3)] == [None, None, None]
+        assert spares.target == 32  # 16, then 32: capped at the size
+    finally:
+        spares.close()
+
+
+async def test_a_store_keeps_enough_spares_for_a_burst(tmp_path: Path) -> None:
+    """A burst of 40 new runs on a store that allows 64 spares: afterwards it keeps
+    more than 8 ready, so the next burst finds its folders made."""
+    store = JsonlEventStore(tmp_path, durable=True, spares=64)
+    try:
+        await asyncio.gather(
+            *(store.append(f"r{i}", make_batch(f"r{i}", 1, 1), 0) for i in range(40))
+        )
+        assert store.spares is not None and store.spares.target > 8
+        await _until(lambda: store.spares is not None and store.spares.ready == store.spares.target)
     finally:
         await store.close()

@@ -26,11 +26,14 @@ LOG = "events.jsonl"
 
 
 class SpareFolders:
-    """Keeps up to `size` spare run folders under `root`, refilled by one thread."""
+    """Keeps spare run folders under `root`, refilled by one thread: `target` of them,
+    which starts at 8 (a store that starts one run makes few) and doubles, up to
+    `size`, each time a new run finds none ready (bursts of runs make it grow)."""
 
     def __init__(self, root: Path, size: int, durable: bool) -> None:
         self.root = root
         self.size = size
+        self.target = min(8, size)
         self.durable = durable
         self.made = 0  # spares made, for tests and benchmarks
         self._ready: deque[str] = deque()
@@ -49,10 +52,16 @@ class SpareFolders:
             path = self._ready.popleft()
         except IndexError:
             path = None
-        if len(self._ready) <= self.size // 2:  # refill in bunches, not one per take
+            self.target = min(self.target * 2, self.size)
+        if len(self._ready) < self.target:  # the thread refills up to the target
             with self._wake:
                 self._wake.notify()
         return path
+
+    @property
+    def ready(self) -> int:
+        """Spare folders ready to be taken now."""
+        return len(self._ready)
 
     def give_back(self, path: str) -> None:
         """Return a spare that was taken but not used."""
@@ -88,7 +97,7 @@ class SpareFolders:
             return  # the root is unusable: appends make their folders inline, and say why
         while True:
             with self._wake:
-                while not self._closed and len(self._ready) >= self.size:
+                while not self._closed and len(self._ready) >= self.target:
                     self._wake.wait()
                 if self._closed:
                     return

@@ -67,13 +67,14 @@ class JsonlEventStore(EventStore):
         root: str | Path | None = None,
         durable: bool | None = None,
         ops: FileOps | None = None,
-        spares: int = 32,
+        spares: int = 128,
         max_open_logs: int | None = None,
     ) -> None:
         super().__init__()
         self.root = Path(root) if root is not None else default_root()
         self.durable = default_durable() if durable is None else durable
-        # new runs' folders made ahead of time by a thread (see _spares.py); 0: inline
+        # new runs' folders made ahead of time by a thread (see _spares.py), at most
+        # `spares`: enough for bursts of 100 runs at once (docs/performance.md); 0: inline
         self.spares = SpareFolders(self.root, spares, self.durable) if spares > 0 else None
         self.recovered: list[str] = []  # warnings about torn tails cut on open
         self._writer = GroupWriter(self.durable, ops, self._committed)
