@@ -160,12 +160,20 @@ async def members_joined(store: PostgresEventStore, n: int) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_a_node_limit_holds_across_two_worker_processes(pg_url: str, tmp_path: Path) -> None:
+async def two_workers(
+    pg_url: str, tmp_path: Path
+) -> tuple[PostgresEventStore, list[subprocess.Popen[str]]]:
+    """A store on `pg_url` (its schema made before the workers race) and two `agentos
+    worker` processes of capacity 6 on it."""
     store = PostgresEventStore(pg_url)
     here = Membership(store, 1)
-    await here.join()  # the schema exists before the workers race
+    await here.join()
     await here.leave()
-    workers = [worker(pg_url, 6, tmp_path / f"w{i}.log") for i in range(2)]
+    return store, [worker(pg_url, 6, tmp_path / f"w{i}.log") for i in range(2)]
+
+
+async def test_a_node_limit_holds_across_two_worker_processes(pg_url: str, tmp_path: Path) -> None:
+    store, workers = await two_workers(pg_url, tmp_path)
     limited, free = tmp_path / "limited", tmp_path / "free"
     run_ids = [f"l{i}" for i in range(12)]
     try:
@@ -205,11 +213,7 @@ async def test_a_member_with_waiting_attempts_does_not_keep_a_busy_node_to_itsel
 ) -> None:
     """Limit 1, six runs on each member: a member whose own attempts wait keeps a freed
     permit only while no other member says it waits, so the node goes back and forth."""
-    store = PostgresEventStore(pg_url)
-    here = Membership(store, 1)
-    await here.join()
-    await here.leave()
-    workers = [worker(pg_url, 6, tmp_path / f"w{i}.log") for i in range(2)]
+    store, workers = await two_workers(pg_url, tmp_path)
     counter, order = tmp_path / "counter", tmp_path / "order"
     run_ids = [f"o{i}" for i in range(12)]
     try:
