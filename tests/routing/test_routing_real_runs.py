@@ -19,6 +19,7 @@ from agentos.api.app import create_app
 from agentos.cli import cli
 from agentos.eventstore import JsonlEventStore
 from agentos.routing.pool_file import load_pool
+from agentos.routing.router import Router
 
 HERE = Path(__file__).parent
 
@@ -109,6 +110,26 @@ async def test_a_supervised_run_calls_the_server(
         assert (call["data"]["tokens_in"], call["data"]["tokens_out"]) == (TOKENS_IN, TOKENS_OUT)
         assert call["data"]["cost"] == pytest.approx((TOKENS_IN * 1.0 + TOKENS_OUT * 4.0) / 1000)
     assert holds(tmp_path, api_key) == []
+
+
+async def test_stop_closes_the_router_it_made_not_one_it_was_given(
+    tmp_path: Path, wire: WireServer, api_key: str, graph: Path, pool_file: Path
+) -> None:
+    """The SDK clients' connections are closed when the supervisor that made the router
+    stops (`pool=`); a router passed in belongs to the caller and stays open."""
+    store = JsonlEventStore(tmp_path / "data")
+    async with Supervisor.start(graph, store, pool=load_pool(pool_file)) as sup:
+        await sup.wait(await sup.start_run({"question": "what is n?"}))
+        made = sup.router
+        assert made is not None and not made.providers["local"].closed
+    assert made.providers["local"].closed
+    given = Router(load_pool(pool_file))
+    async with Supervisor.start(graph, store, router=given) as sup:
+        await sup.wait(await sup.start_run({"question": "what is n?"}))
+    assert not given.providers["local"].closed
+    await given.aclose()
+    assert given.providers["local"].closed
+    await store.close()
 
 
 async def test_a_refused_request_fails_the_node_once(
@@ -211,7 +232,7 @@ async def test_post_providerpool_takes_the_real_kinds(
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             doc = pool_doc(wire)
             anthropic = {**doc["providers"][0], "name": "ant", "kind": "anthropic"}  # type: ignore[index]
-            doc["providers"].append(anthropic)  # type: ignore[attr-defined]
+            doc["providers"].append(anthropic)
             res = await client.post("/providerpool", json=doc)
             assert res.status_code == 200, res.text
             bad = {"providers": [{**anthropic, "api_key_env": api_key + "!"}]}

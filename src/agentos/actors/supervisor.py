@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -83,6 +83,7 @@ class Supervisor:
         self.children: ChildRuns | None = None
         self.child_graphs: dict[str, dict[str, Any]] = {}  # recorded in each run_created
         self.router: Router | None = None  # the router its node actors call models through
+        self.owns_router = False  # made by `start` (not given): closed by `stop`
         self.in_flight = InFlight()  # start_run, resume, replay under way: `drain` waits for them
         self.sync = SyncSupervisor(self)
 
@@ -132,6 +133,7 @@ class Supervisor:
             root = getattr(store, "root", None)
             workdir = root if root is not None else tempfile.mkdtemp(prefix="agentos-")
         executor = concurrent.futures.ThreadPoolExecutor(max_workers, "agentos-agent")
+        owns_router = router is None
         router = router or Router(pool or default_pool())
         kids = ChildRuns(
             find,
@@ -149,7 +151,7 @@ class Supervisor:
         )
         sup = cls(ref, spec, store, loop, Path(workdir), executor, loop_thread, owns_store)
         sup.children, sup.child_graphs = kids, child_graphs(spec, find)
-        sup.router = router
+        sup.router, sup.owns_router = router, owns_router
         return sup
 
     # runs
@@ -301,6 +303,8 @@ class Supervisor:
         await asyncio.to_thread(self._stop_actors)
         if self.children is not None:  # after its own: no child's end reaches its runs
             await self.children.stop()
+        if self.owns_router and self.router is not None:  # on the loop its calls ran on
+            await asyncio.wrap_future(self._on_loop(self.router.aclose()))
         if self._owns_store:
             await self.store.close()
         if self._loop_thread is not None:
@@ -311,6 +315,8 @@ class Supervisor:
         self._stop_actors()
         if self.children is not None and self.loop.is_running():
             asyncio.run_coroutine_threadsafe(self.children.stop(), self.loop).result()
+        if self.owns_router and self.router is not None:
+            self._on_loop(self.router.aclose()).result()
         if self._owns_store:
             coro = self.store.close()
             if self.loop.is_running():
@@ -319,6 +325,15 @@ class Supervisor:
                 asyncio.run(coro)
         if self._loop_thread is not None:
             self._loop_thread.stop()
+
+    def _on_loop(self, coro: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
+        """Run `coro` on the supervisor's loop (closed at once if that loop has stopped)."""
+        if self.loop.is_running() and not self.loop.is_closed():
+            return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        coro.close()
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done.set_result(None)
+        return done
 
     def _stop_actors(self) -> None:
         if not self._stopped:

@@ -55,6 +55,11 @@ class SdkProvider(ABC):
         """Close the SDK client's connections (on the loop that made them)."""
         await self._client.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether `aclose` closed the client."""
+        return bool(self._client.is_closed())
+
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Send the request's turns; map the SDK's failures to ProviderError."""
         return await self._answer(request, None)
