@@ -67,6 +67,10 @@ async def test_what_one_server_registers_another_lists_and_runs(
         steps["description"] = "replaced on two"
         await post(two, "/graphs", steps)  # a replacement travels the other way too
         assert (await one.get("/graphs/steps")).json()["description"] == "replaced on two"
+        # POST /runs as the first request after a registration elsewhere: it is known
+        await post(one, "/graphs", graph(0.01, name="first-ask"))
+        run_id = (await post(two, "/runs", {"graph": "first-ask"}))["run_id"]
+        await until(two, run_id, "succeeded")
         assert not (tmp_path / "one" / ".catalog").exists()  # nothing in the data dirs
         assert not (tmp_path / "two" / ".catalog").exists()
 

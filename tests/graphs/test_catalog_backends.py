@@ -120,16 +120,6 @@ async def test_another_writer_is_seen_on_a_shared_backend_only(open_: Opener) ->
             reader.graph("late")
 
 
-async def test_a_miss_reloads_a_shared_backend(open_: Opener) -> None:
-    reader = open_()
-    open_().put_graph(graph("fresh", agent="x:y"))
-    if reader.source.shared:
-        assert reader.graph("fresh").name == "fresh"
-    else:
-        with pytest.raises(UnknownGraphError):
-            reader.graph("fresh")
-
-
 async def test_graph_nodes_find_graphs_announced_while_watching(open_: Opener) -> None:
     reader = open_()
     with reader.watching():

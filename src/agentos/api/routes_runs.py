@@ -33,7 +33,7 @@ from agentos.api.models import (
     RunSummary,
 )
 from agentos.api.replay_models import replay_models
-from agentos.api.routes_resources import graph_or_404, runtime
+from agentos.api.routes_resources import fresh, graph_or_404, runtime
 from agentos.api.runs_stream import run_changes
 from agentos.api.runtime import CorruptRun, Runtime
 from agentos.api.stalls import RunView, http_status
@@ -100,7 +100,7 @@ def summary(run: RunState | CorruptRun) -> RunSummary:
 @router.post("/runs", response_model=RunAccepted, status_code=200)
 async def create_run(body: RunRequest, request: Request) -> RunAccepted:
     """Create a run; it executes in the background (poll GET /runs/{id} or stream it)."""
-    rt = runtime(request)
+    rt = await fresh(request)  # a graph another member registered is known too
     graph_or_404(rt, body.graph)
     try:
         run_id = await rt.start_run(body.graph, body.inputs, body.budget)
@@ -192,7 +192,7 @@ async def get_run(run_id: str, request: Request) -> RunState:
 @router.post("/runs/{run_id}/resume", response_model=RunView)
 async def resume_run(run_id: str, request: Request) -> RunState:
     """Carry on a stalled or interrupted run from its log; its state after the resume."""
-    rt = runtime(request)
+    rt = await fresh(request)
     state = await state_or_404(rt, run_id)
     graph_or_404(rt, state.graph)
     try:
@@ -216,7 +216,7 @@ async def cancel_run(
 
     409 when the run had already ended (nothing changes), 503 when its owner did not
     cancel it within 10 s."""
-    rt = runtime(request)
+    rt = await fresh(request)
     state = await state_or_404(rt, run_id)
     if state.finished:
         raise HTTPException(409, f"run {run_id} already ended: {state.status}")
@@ -340,7 +340,7 @@ async def replay_run(run_id: str, body: ReplayRequest, request: Request) -> Repl
     `model` and `pool` make it a what-if (docs/providers.md).
 
     422 for a step the run lacks, listing the steps it has."""
-    rt = runtime(request)
+    rt = await fresh(request)
     state = await state_or_404(rt, run_id)
     graph_or_404(rt, state.graph)
     step = replay_step(body.from_step)

@@ -106,7 +106,7 @@ class Runtime:
 
     async def refresh(self) -> None:
         """See registrations other processes made on a shared store; supervisors of
-        graphs whose catalog changed retire."""
+        graphs whose catalog changed retire. The routes call it once per request."""
         if await self.catalog.refresh():
             self.invalidate()
 
@@ -137,7 +137,6 @@ class Runtime:
 
         A member of a shared store queues it instead: whichever member has room first
         starts it (this one, usually; see `queued_runs.queue_run`)."""
-        await self.refresh()
         if self.member is not None:
             assert isinstance(self.store, PostgresEventStore)
             spec = self.catalog.resolved(graph)
@@ -177,7 +176,6 @@ class Runtime:
         state = await self.state(run_id)
         if state.finished:
             return state
-        await self.refresh()
         sup = self.supervisor(state.graph)
         try:
             await sup.resume(run_id)
@@ -233,7 +231,6 @@ class Runtime:
         `pool` (a what-if), with a supervisor of its own that routes through that pool
         and stops once the replay has ended."""
         state = await self.state(run_id)
-        await self.refresh()
         if pool is None:
             return await self.supervisor(state.graph).replay(run_id, from_step, what_if)
         if self._loop is None:

@@ -183,9 +183,7 @@ class Catalog:
 
     def graph(self, name: str) -> GraphSpec:
         """The registered graph `name`; UnknownGraphError (a KeyError) when there is none
-        (a shared backend is read again first, blocking this thread for one query)."""
-        if name not in self.graphs and self.source.shared:
-            self.reload()
+        (as last loaded: `refresh` first to see other processes' registrations)."""
         try:
             return self.graphs[name]
         except KeyError:
