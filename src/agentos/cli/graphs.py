@@ -11,10 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentos.cli.console import error_console, out_console
-from agentos.cli.runlog import open_store
+from agentos.cli.runlog import shared_catalog
 from agentos.cli.session import agents
 from agentos.cli.settings import Settings, current
-from agentos.graphs.catalog import BUILTIN_GRAPHS, Catalog, catalog_for
+from agentos.graphs.catalog import BUILTIN_GRAPHS, Catalog
 
 
 @click.command("graphs")
@@ -28,7 +28,7 @@ def graphs_command(as_json: bool) -> None:
     if settings.store is None:
         catalog = Catalog(settings.data, agents())
     else:
-        catalog = asyncio.run(shared_catalog(settings))
+        catalog = asyncio.run(_shared(settings))
     graphs = [catalog.graphs[name] for name in sorted(catalog.graphs)]
     for problem in catalog.problems:
         error_console().print(f"skipped {escape(problem)}")
@@ -61,10 +61,7 @@ def graphs_command(as_json: bool) -> None:
     out_console().print(table)
 
 
-async def shared_catalog(settings: Settings) -> Catalog:
-    """The catalog of the store at `settings.store`, read once."""
-    store = open_store(settings)
-    try:
-        return await asyncio.to_thread(catalog_for, settings.data, agents(), store)
-    finally:
-        await store.close()
+async def _shared(settings: Settings) -> Catalog:
+    assert settings.store is not None
+    async with shared_catalog(settings.store, settings.data, agents()) as catalog:
+        return catalog

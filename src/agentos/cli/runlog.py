@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agentos._exceptions import InvalidNameError
+from agentos.agents.registry import AgentRegistry
 from agentos.cli.errors import usage
 from agentos.cli.settings import Settings
 from agentos.events.model import Envelope
 from agentos.eventstore.base import EventStore, UnknownRunError
 from agentos.eventstore.jsonl import JsonlEventStore
 from agentos.eventstore.postgres import PostgresEventStore
+from agentos.graphs.catalog import Catalog, catalog_for
 from agentos.state.fold import fold
 from agentos.state.run_state import RunState
 
@@ -89,3 +92,15 @@ def check_node(state: RunState, node: str) -> None:
     if node not in state.nodes:
         known = ", ".join(state.nodes) or "none"
         raise usage(f"run {state.run_id} has no node {node!r}", f"its nodes: {known}")
+
+
+@asynccontextmanager
+async def shared_catalog(
+    url: str, data: Path, agents: AgentRegistry | None = None
+) -> AsyncIterator[Catalog]:
+    """The catalog of the PostgreSQL store at `url`, read once, while its store is open."""
+    store = PostgresEventStore(url)
+    try:
+        yield await asyncio.to_thread(catalog_for, data, agents, store)
+    finally:
+        await store.close()

@@ -15,12 +15,12 @@ import click
 
 from agentos._exceptions import InvalidInputError
 from agentos.cli.errors import failure, usage
+from agentos.cli.runlog import shared_catalog
 from agentos.cli.settings import current, pool_option, read_pool
 from agentos.demo import registry as demo_agents
 from agentos.demo.graph import resolve_source
 from agentos.eventstore.base import StoreError
-from agentos.eventstore.postgres import PostgresEventStore
-from agentos.graphs.catalog import Catalog, catalog_for
+from agentos.graphs.catalog import Catalog
 from agentos.observe.logformat import LOG_FORMATS, log_lines, uvicorn_log_config
 from agentos.routing.pool import ProviderPool
 
@@ -72,11 +72,8 @@ def keep_pool(pool: ProviderPool, data: Path, store_url: str | None) -> None:
 
 
 async def _keep_shared_pool(pool: ProviderPool, data: Path, store_url: str) -> None:
-    store = PostgresEventStore(store_url)
-    try:
-        await asyncio.to_thread(catalog_for(data, None, store).set_pool, pool)
-    finally:
-        await store.close()
+    async with shared_catalog(store_url, data) as catalog:
+        await asyncio.to_thread(catalog.set_pool, pool)
 
 
 @click.command("serve")
