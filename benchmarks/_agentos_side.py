@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,23 @@ def graph(agent: str = "step") -> dict[str, Any]:
             for n in names
         ],
     }
+
+
+def fsync_cost(base: Path, n: int) -> float:
+    """Seconds per small append + fdatasync on this disk (median of `n`)."""
+    path = base / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            os.write(fd, b'{"seq":1,"type":"node_started","node":"planner"}\n')
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(times)
 
 
 class FsyncCounter:

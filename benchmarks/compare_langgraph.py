@@ -126,7 +126,9 @@ async def scenario(
                 if system == "AgentOS":
                     c = counter if v == aos.VARIANTS[0] else None
                     if c is not None and not parallel:
-                        fsyncs.append(fsync_cost(tmp, max(40, 200 // rounds)))  # next to the runs
+                        fsyncs.append(
+                            aos.fsync_cost(tmp, max(40, 200 // rounds))
+                        )  # next to the runs
                     if c is not None:
                         creates.append(create_cost(tmp, 50))
                     # in flight, both sides warm: one run first (and AgentOS's spare folders)
@@ -165,23 +167,6 @@ def create_cost(base: Path, n: int) -> float:
     for i in range(n):
         (base / f"create-probe-{i}" / "events.jsonl").unlink()
         (base / f"create-probe-{i}").rmdir()
-    return statistics.median(times)
-
-
-def fsync_cost(base: Path, n: int) -> float:
-    """Seconds per small append + fdatasync on this disk (median of `n`)."""
-    path = base / "fsync-probe"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    times = []
-    try:
-        for _ in range(n):
-            t0 = time.perf_counter()
-            os.write(fd, b'{"seq":1,"type":"node_started","node":"planner"}\n')
-            os.fdatasync(fd)
-            times.append(time.perf_counter() - t0)
-    finally:
-        os.close(fd)
-        path.unlink()
     return statistics.median(times)
 
 

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -89,7 +88,7 @@ async def one_at_a_time(base: Path, rounds: int, runs: int) -> dict[str, Any]:
     for _ in range(rounds):
         gc.collect()
         root = Path(tempfile.mkdtemp(prefix="round-", dir=base))
-        probes.append(fsync_cost(root, 100))
+        probes.append(aos.fsync_cost(root, 100))
         wall, _ = await aos.run_round(DURABLE, root, runs, False, counter=counter)
         shutil.rmtree(root, ignore_errors=True)
         walls.append(wall)
@@ -140,23 +139,6 @@ async def concurrent(root: Path, runs: int) -> dict[str, Any]:
         "nofile": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
         "open_logs_closed": store.open_logs.closed,
     }
-
-
-def fsync_cost(base: Path, n: int) -> float:
-    """Seconds per small append + fdatasync on this disk (median of `n`)."""
-    path = base / "fsync-probe"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    times = []
-    try:
-        for _ in range(n):
-            t0 = time.perf_counter()
-            os.write(fd, b'{"seq":1,"type":"node_started","node":"planner"}\n')
-            os.fdatasync(fd)
-            times.append(time.perf_counter() - t0)
-    finally:
-        os.close(fd)
-        path.unlink()
-    return statistics.median(times)
 
 
 def peak_rss_mb() -> float:
