@@ -125,10 +125,8 @@ async def scenario(
                 tmp = _tmp(base)
                 if system == "AgentOS":
                     c = counter if v == aos.VARIANTS[0] else None
-                    if c is not None and not parallel:
-                        fsyncs.append(
-                            aos.fsync_cost(tmp, max(40, 200 // rounds))
-                        )  # next to the runs
+                    if c is not None and not parallel:  # the flush cost, next to the runs
+                        fsyncs.append(aos.fsync_cost(tmp, max(40, 200 // rounds)))
                     if c is not None:
                         creates.append(create_cost(tmp, 50))
                     # in flight, both sides warm: one run first (and AgentOS's spare folders)
